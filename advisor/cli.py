@@ -1,0 +1,295 @@
+"""The ``advisor`` command line: parses options, calls the services, renders. No logic of its own.
+
+Conventions (DESIGN.md): ``--json`` prints pure JSON on stdout with progress and logs on
+stderr; ``-o FILE`` is written atomically; bad usage or input is one line on stderr and exit 2;
+an internal error is exit 1, with the traceback only under ``--debug``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import traceback
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import BaseModel
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    SpinnerColumn,
+    Task,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
+from typer.core import TyperGroup
+
+from advisor import __version__
+from advisor.analyze import analyze as run_analysis
+from advisor.demo import STYLES, prepare_out, write_digits, write_shapes
+from advisor.demo import write_atomically as write_dataset
+from advisor.errors import InputError
+from advisor.output import check_output_path, write_atomically
+from advisor.render.terminal import render_analysis, render_demo
+from advisor.schema import DOCUMENTS, DemoDataset
+
+_debug = False
+
+
+class _AdvisorGroup(TyperGroup):
+    """Turns every failure into the exit codes and one-line messages of DESIGN.md."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["standalone_mode"] = False
+        try:
+            code = super().main(*args, **kwargs)
+        except InputError as exc:
+            _fail(str(exc), 2)
+        except (KeyboardInterrupt, typer.Abort):
+            _fail("interrupted", 130)
+        except typer.Exit as exc:
+            sys.exit(exc.exit_code)
+        except Exception as exc:
+            if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
+                # click's usage and parameter errors (typer re-exports or vendors click, so
+                # they are recognised by shape rather than by class)
+                _fail(exc.format_message(), exc.exit_code)
+            if _debug:
+                traceback.print_exc()
+            hint = "" if _debug else " (run with --debug for the traceback)"
+            _fail(f"internal error: {type(exc).__name__}: {exc}{hint}", 1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def _fail(message: str, code: int) -> None:
+    first_line = " ".join(message.split())
+    print(f"advisor: error: {first_line}", file=sys.stderr)
+    sys.exit(code)
+
+
+app = typer.Typer(
+    cls=_AdvisorGroup,
+    invoke_without_command=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    help="Should you fine-tune an ImageNet model, pretrain self-supervised on your own images, "
+    "or both? Measures your dataset and tells you, with its evidence.",
+)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        print(f"advisor {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_show_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """Should you fine-tune an ImageNet model, pretrain self-supervised on your own images, or
+    both? Measures your dataset and tells you, with its evidence."""
+    if ctx.invoked_subcommand is None:
+        print(ctx.get_help())
+
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
+OutOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "-o", "--output", help="Also write the JSON result to FILE (atomically).", dir_okay=False
+    ),
+]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or notes on stderr.")]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Seed for everything random.")]
+DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")]
+
+
+class _Rate(ProgressColumn):
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:,.0f} files/s" if speed else "", style="cyan")
+
+
+@contextmanager
+def _file_progress(err: Console, quiet: bool, label: str):
+    """A progress bar on stderr, drawn only in a terminal; yields (set_total, advance)."""
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        _Rate(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=quiet or not err.is_terminal,
+    )
+    task = progress.add_task(label, total=None)
+    with progress:
+        yield (
+            lambda total: progress.update(task, total=total),
+            lambda n: progress.advance(task, n),
+        )
+
+
+def _emit(document: BaseModel, as_json: bool, output: Path | None) -> bool:
+    """Write the document where asked; True when the terminal rendering should follow."""
+    text = document.model_dump_json(indent=2)
+    if output is not None:
+        write_atomically(output, text + "\n")
+    if as_json:
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+        return False
+    return True
+
+
+@app.command()
+def analyze(
+    data: Annotated[
+        Path | None,
+        typer.Argument(
+            help="Dataset folder: class folders, train/val/test, unlabeled/.", show_default=False
+        ),
+    ] = None,
+    unlabeled: Annotated[
+        list[Path] | None,
+        typer.Option("--unlabeled", help="Extra folder of unlabeled images (repeatable)."),
+    ] = None,
+    manifest: Annotated[
+        Path | None,
+        typer.Option(
+            "--manifest", help="CSV with columns path,label[,split], paths relative to it."
+        ),
+    ] = None,
+    no_probes: Annotated[
+        bool, typer.Option("--no-probes", help="Profile only: skip the backbone probes.")
+    ] = False,
+    as_json: JsonOpt = False,
+    output: OutOpt = None,
+    quiet: QuietOpt = False,
+    seed: SeedOpt = 0,
+    debug: DebugOpt = False,
+) -> None:
+    """Profile a dataset: counts, classes, imbalance, image formats and data problems."""
+    global _debug
+    _debug = debug
+    extra = unlabeled or []
+    if output is not None:
+        check_output_path(output, [p for p in (data, manifest and manifest.parent, *extra) if p])
+    err = Console(stderr=True, quiet=quiet)
+    started = time.perf_counter()
+    with _file_progress(err, quiet, "reading files") as (set_total, advance):
+        analysis = run_analysis(
+            data, extra, manifest, seed=seed, on_total=set_total, on_progress=advance
+        )
+    files = analysis.profile.files
+    err.print(
+        f"profiled {files.seen:,} files in {time.perf_counter() - started:.1f} s", style="dim"
+    )
+    if _emit(analysis, as_json, output):
+        render_analysis(Console(), analysis)
+
+
+@app.command()
+def demo(
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder to write the dataset into.", file_okay=False)
+    ],
+    dataset: Annotated[
+        str, typer.Option("--dataset", help="digits (real scans) or shapes (synthetic world).")
+    ] = "digits",
+    force: Annotated[bool, typer.Option("--force", help="Write into a non-empty folder.")] = False,
+    clean: Annotated[
+        bool, typer.Option("--clean", help="digits: do not plant the example data problems.")
+    ] = False,
+    images: Annotated[
+        int, typer.Option("--images", min=4, help="shapes: number of images.")
+    ] = 2000,
+    classes: Annotated[int, typer.Option("--classes", help="shapes: number of classes.")] = 4,
+    size: Annotated[int, typer.Option("--size", help="shapes: image side in pixels.")] = 32,
+    style: Annotated[
+        str,
+        typer.Option("--style", help=f"shapes: {', '.join(STYLES)} (far → near natural photos)."),
+    ] = "color",
+    noise: Annotated[
+        float,
+        typer.Option("--noise", min=0.0, max=1.0, help="shapes: pixel noise (fraction of range)."),
+    ] = 0.05,
+    as_json: JsonOpt = False,
+    output: OutOpt = None,
+    quiet: QuietOpt = False,
+    seed: SeedOpt = 0,
+    debug: DebugOpt = False,
+) -> None:
+    """Write a demo dataset to try the advisor offline."""
+    global _debug
+    _debug = debug
+    if dataset not in ("digits", "shapes"):
+        raise InputError(f"--dataset must be digits or shapes, not {dataset!r}")
+    prepare_out(out, force)
+    if output is not None:
+        check_output_path(output, [out])
+    err = Console(stderr=True, quiet=quiet)
+    with err.status(f"writing the {dataset} demo…"):
+        if dataset == "digits":
+            summary = write_dataset(out, lambda d: write_digits(d, seed=seed, clean=clean))
+        else:
+            summary = write_dataset(
+                out,
+                lambda d: write_shapes(
+                    d,
+                    seed=seed,
+                    images=images,
+                    classes=classes,
+                    size=size,
+                    style=style,
+                    noise=noise,
+                ),
+            )
+    document = DemoDataset(
+        tool_version=__version__,
+        dataset=dataset,  # type: ignore[arg-type]
+        seed=seed,
+        out=str(out),
+        images=summary.images,
+        labeled=summary.labeled,
+        unlabeled=summary.unlabeled,
+        planted=summary.planted,
+    )
+    if _emit(document, as_json, output):
+        render_demo(Console(), document)
+
+
+@app.command()
+def schema(
+    name: Annotated[
+        str | None, typer.Argument(help=f"One of: {', '.join(DOCUMENTS)}.", show_default=False)
+    ] = None,
+) -> None:
+    """Print the JSON Schema of a document the tool writes (or list them)."""
+    if name is None:
+        for known, model in DOCUMENTS.items():
+            print(f"{known}\t{(model.__doc__ or '').strip().splitlines()[0]}")
+        return
+    model = DOCUMENTS.get(name)
+    if model is None:
+        raise InputError(f"no schema named {name!r}; choose one of: {', '.join(DOCUMENTS)}")
+    print(json.dumps(model.model_json_schema(), indent=2))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,159 @@
+"""The one place that opens image files.
+
+Everything that decodes pixels goes through here, so that mode conversion (16-bit, CMYK,
+palettes with transparency, animations) follows one policy across the profile, the probes and
+the pilot.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+THUMB_SIDE = 16
+"""Side of the grayscale thumbnail kept per image for near-duplicate search (256 bytes each)."""
+
+HIGH_BIT_DEPTH_MODES = frozenset({"I;16", "I;16B", "I;16L", "I;16N", "I", "F"})
+ALPHA_MODES = frozenset({"RGBA", "LA", "PA", "RGBa", "La"})
+
+
+@dataclass(frozen=True, slots=True)
+class ImageFacts:
+    """What one file is, read in a single pass over its bytes.
+
+    ``error`` is set when the file could not be used; ``oversized`` when it is an image whose
+    pixel count passes Pillow's decompression-bomb limit (its pixels are then never decoded).
+    ``thumb`` is None unless the image decoded.
+    """
+
+    size: int
+    digest: bytes
+    format: str | None = None
+    width: int = 0
+    height: int = 0
+    mode: str | None = None
+    frames: int = 1
+    transparency: bool = False
+    error: str | None = None
+    is_image: bool = False
+    oversized: bool = False
+    thumb: bytes | None = None
+
+
+def pixel_limit() -> int:
+    """Pixel count above which Pillow's defaults warn or refuse (decompression bomb)."""
+    return Image.MAX_IMAGE_PIXELS or 0
+
+
+def to_rgb(img: Image.Image) -> Image.Image:
+    """Convert any Pillow mode to 8-bit RGB with one policy.
+
+    16-bit and float images are stretched from their own min..max (their nominal range is rarely
+    used, and clipping would turn most of them white); transparent pixels become white, which is
+    what the images look like in a viewer.
+    """
+    if img.mode == "RGB":
+        return img
+    if img.mode in HIGH_BIT_DEPTH_MODES:
+        return _stretch_to_l(img).convert("RGB")
+    if img.mode in ALPHA_MODES or (img.mode in ("P", "L", "RGB") and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    return img.convert("RGB")
+
+
+def _stretch_to_l(img: Image.Image) -> Image.Image:
+    arr = np.asarray(img, dtype=np.float64)
+    lo, hi = float(arr.min()), float(arr.max())
+    scaled = (arr - lo) * (255.0 / (hi - lo)) if hi > lo else np.zeros_like(arr)
+    return Image.fromarray(scaled.round().astype(np.uint8))
+
+
+def _to_gray(img: Image.Image) -> Image.Image:
+    if img.mode == "L":
+        return img
+    if img.mode == "RGB":
+        return img.convert("L")
+    if img.mode in HIGH_BIT_DEPTH_MODES:
+        return _stretch_to_l(img)
+    return to_rgb(img).convert("L")
+
+
+def inspect_file(path: str) -> ImageFacts:
+    """Read a file once: its size and content hash, and, when it is an image, its header facts
+    and a small grayscale thumbnail.
+
+    Decoding the full image (not just the header) is what finds truncated and corrupt files;
+    the thumbnail it yields costs little more and feeds the near-duplicate search.
+    """
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except FileNotFoundError:
+        return ImageFacts(size=0, digest=b"", error="broken link or file vanished during the scan")
+    except OSError as exc:
+        return ImageFacts(size=0, digest=b"", error=f"cannot read the file: {exc.strerror or exc}")
+    digest = hashlib.blake2b(data, digest_size=16).digest()
+    if not data:
+        return ImageFacts(size=0, digest=digest, error="empty file (0 bytes)")
+    return _inspect_bytes(data, digest)
+
+
+def _inspect_bytes(data: bytes, digest: bytes) -> ImageFacts:
+    size = len(data)
+    try:
+        img = Image.open(io.BytesIO(data))
+    except UnidentifiedImageError:
+        return ImageFacts(size=size, digest=digest, error="not an image Pillow can read")
+    except Image.DecompressionBombError as exc:
+        return ImageFacts(size=size, digest=digest, is_image=True, oversized=True, error=str(exc))
+    except (OSError, ValueError, SyntaxError) as exc:
+        return ImageFacts(size=size, digest=digest, error=f"corrupt header: {exc}")
+    with img:
+        width, height = img.size
+        header = {
+            "size": size,
+            "digest": digest,
+            "format": img.format,
+            "width": width,
+            "height": height,
+            "mode": img.mode,
+            "frames": getattr(img, "n_frames", 1),
+            "transparency": img.mode in ALPHA_MODES or "transparency" in img.info,
+            "is_image": True,
+        }
+        limit = pixel_limit()
+        if limit and width * height > limit:
+            detail = (
+                f"{width}x{height} = {width * height:,} pixels, over the "
+                f"decompression-bomb limit of {limit:,}"
+            )
+            return ImageFacts(**header, oversized=True, error=detail)
+        try:
+            img.draft("L", (THUMB_SIDE * 4, THUMB_SIDE * 4))  # JPEG: decode at reduced scale
+            img.load()
+            thumb = _to_gray(img).resize((THUMB_SIDE, THUMB_SIDE), Image.Resampling.BOX)
+        except (OSError, ValueError, SyntaxError, EOFError, MemoryError) as exc:
+            return ImageFacts(**header, error=f"cannot decode: {_decode_reason(exc)}")
+        return ImageFacts(**header, thumb=thumb.tobytes())
+
+
+def _decode_reason(exc: Exception) -> str:
+    text = str(exc) or type(exc).__name__
+    if "truncated" in text.lower():
+        return "truncated file"
+    return text
+
+
+@cache
+def image_extensions() -> frozenset[str]:
+    """Extensions that Pillow can read: a file with one of these that does not decode is a
+    problem, any other file that does not decode is simply not an image."""
+    Image.init()
+    return frozenset(ext.lower() for ext in Image.registered_extensions())

@@ -1,0 +1,1 @@
+"""Renderers: documents in, text out (the terminal now, an HTML report later)."""

@@ -1,0 +1,165 @@
+"""The human-readable terminal report (rich). Reads documents; computes nothing new."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from advisor.schema import Analysis, DemoDataset, Imbalance, Problem, ProblemKind, Profile
+
+MAX_BARS = 25
+"""Classes drawn in the distribution chart; the rest are summarised in one line."""
+MAX_PROBLEMS_PER_KIND = 5
+MAX_PATHS = 3
+BAR_WIDTH = 40
+
+WHY = {
+    ProblemKind.unreadable: "files that do not decode: loaders crash on them or skip them silently",
+    ProblemKind.oversized: "images over the decompression-bomb limit: loaders refuse them",
+    ProblemKind.duplicate: "byte-identical copies: they weigh double in pretraining and the loss",
+    ProblemKind.near_duplicate: "perceptually identical images: they over-weight one picture",
+    ProblemKind.conflicting_labels: "one image with two labels: noise no model can fit",
+    ProblemKind.split_leak: "images shared with an evaluation split: scores would be inflated",
+}
+
+
+def render_analysis(console: Console, analysis: Analysis) -> None:
+    """Print the analysis of a dataset: counts, classes, imbalance, images, problems, notices."""
+    profile = analysis.profile
+    console.print(Panel.fit(_counts(profile), title="Dataset", subtitle=", ".join(profile.sources)))
+    if profile.imbalance is not None:
+        console.print(_class_chart(profile.imbalance))
+        console.print(_imbalance(profile.imbalance))
+    console.print(_images(profile))
+    console.print(_problems(profile.problems))
+    for notice in profile.notices:
+        shown = ", ".join(notice.paths[:MAX_PATHS]) + (" …" if notice.count > MAX_PATHS else "")
+        console.print(Text.assemble(("note ", "cyan"), f"{notice.count} {notice.detail}: {shown}"))
+
+
+def _counts(profile: Profile) -> Table:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    f = profile.files
+    table.add_row("readable images", f"{f.images:,}")
+    table.add_row("  labeled", f"{profile.labeled:,} in {len(profile.classes)} classes")
+    table.add_row("  unlabeled", f"{profile.unlabeled:,}")
+    for name, split in profile.splits.items():
+        table.add_row(
+            f"  {name}",
+            f"{split.images:,} ({split.labeled:,} labeled, {split.unlabeled:,} unlabeled)",
+        )
+    skipped = [
+        (f.unreadable, "unreadable"),
+        (f.oversized, "oversized"),
+        (f.non_image, "not images"),
+        (f.hidden, "hidden"),
+    ]
+    other = ", ".join(f"{n:,} {what}" for n, what in skipped if n)
+    table.add_row("other files", other or "none")
+    return table
+
+
+def _class_chart(imb: Imbalance) -> Panel:
+    counts = sorted(imb.class_counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    largest = counts[0][1]
+    width = max(len(name) for name, _ in counts[:MAX_BARS])
+    lines = []
+    for name, n in counts[:MAX_BARS]:
+        bar = "█" * max(1, round(BAR_WIDTH * n / largest))
+        lines.append(Text.assemble(f"{name:>{width}} ", (bar, "green"), f" {n:,}"))
+    if len(counts) > MAX_BARS:
+        rest = counts[MAX_BARS:]
+        lines.append(Text(f"… {len(rest)} more classes with {sum(n for _, n in rest):,} images"))
+    return Panel(Group(*lines), title=f"Images per class ({imb.basis})", expand=False)
+
+
+def _imbalance(imb: Imbalance) -> Panel:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("largest / smallest class", f"{imb.max_min_ratio:.1f}")
+    if imb.normalized_entropy is not None:
+        table.add_row("normalised entropy", f"{imb.normalized_entropy:.3f}  (1 = balanced)")
+    table.add_row("Gini coefficient", f"{imb.gini:.3f}  (0 = balanced)")
+    table.add_row(
+        "effective samples",
+        f"{imb.effective_samples:,.1f} of {sum(imb.class_counts.values()):,}"
+        f"  (β = {imb.effective_samples_beta}, Cui et al. 2019)",
+    )
+    return Panel(Group(table, Text(imb.reading, style="italic")), title="Imbalance", expand=False)
+
+
+def _images(profile: Profile) -> Panel:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column()
+    if profile.sizes is not None:
+        s = profile.sizes.short_side
+        table.add_row("short side (px)", f"median {s.median:g}, range {s.min:g}–{s.max:g}")
+        common = ", ".join(
+            f"{c.width}×{c.height} ({c.count:,})" for c in profile.sizes.most_common[:3]
+        )
+        table.add_row("most common sizes", common)
+    table.add_row("modes", _distribution(profile.modes))
+    table.add_row("formats", _distribution(profile.formats))
+    table.add_row("on disk", _human_bytes(profile.bytes))
+    return Panel(table, title="Images", expand=False)
+
+
+def _distribution(counts: dict[str, int]) -> str:
+    return ", ".join(f"{name} {n:,}" for name, n in counts.items())
+
+
+def _human_bytes(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:,.1f} {unit}" if unit != "B" else f"{n:,} B"
+        size /= 1024
+    return f"{n:,} B"
+
+
+def _problems(problems: list[Problem]) -> Panel:
+    if not problems:
+        return Panel(Text("none found", style="green"), title="Problems", expand=False)
+    grouped: dict[ProblemKind, list[Problem]] = defaultdict(list)
+    for problem in problems:
+        grouped[problem.kind].append(problem)
+    table = Table.grid(padding=(0, 1))
+    table.add_column(width=1)
+    table.add_column(ratio=1)
+    for kind in ProblemKind:
+        found = grouped.get(kind)
+        if not found:
+            continue
+        table.add_row(
+            "", Text.assemble((f"{kind.value} ({len(found)})", "bold red"), f" — {WHY[kind]}")
+        )
+        for problem in found[:MAX_PROBLEMS_PER_KIND]:
+            paths = ", ".join(problem.paths[:MAX_PATHS])
+            if len(problem.paths) > MAX_PATHS:
+                paths += f" (+{len(problem.paths) - MAX_PATHS} more)"
+            table.add_row("•", Text.assemble((paths, "yellow"), "\n", problem.detail))
+        if len(found) > MAX_PROBLEMS_PER_KIND:
+            table.add_row(
+                "", Text(f"… {len(found) - MAX_PROBLEMS_PER_KIND} more in the --json output")
+            )
+    return Panel(table, title=f"Problems ({len(problems)})")
+
+
+def render_demo(console: Console, demo: DemoDataset) -> None:
+    """Say what the demo wrote and what to run next."""
+    per_split = ", ".join(f"{sum(c.values()):,} labeled in {s}" for s, c in demo.labeled.items())
+    console.print(
+        f"Wrote the [bold]{demo.dataset}[/] demo to [bold]{demo.out}[/]: "
+        f"{demo.images:,} images ({per_split}, {demo.unlabeled:,} unlabeled)."
+    )
+    for planted in demo.planted:
+        console.print(f"  planted {planted}")
+    console.print(f"Next: [bold]advisor analyze {demo.out}[/]")

@@ -1,0 +1,253 @@
+"""Find the images of a dataset and what each one is labeled, and read every file once.
+
+Layouts understood (DESIGN.md, "Inputs"): class folders ``DATA/<class>/...``, the split folders
+``train/ val/ test/`` above them, unlabeled images directly under ``DATA`` (or a split folder)
+or under ``unlabeled/``, extra unlabeled folders, and a CSV manifest ``path,label[,split]``.
+Whether a file is an image is decided by its content; the extension only decides whether a file
+that is not a readable image is a problem (``broken.png``) or simply something else (``notes.txt``).
+"""
+
+from __future__ import annotations
+
+import csv
+import multiprocessing
+import os
+import sys
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PIL import Image
+
+from advisor.errors import InputError
+from advisor.images import ImageFacts, inspect_file
+
+SPLIT_NAMES = {
+    "train": "train",
+    "training": "train",
+    "val": "val",
+    "valid": "val",
+    "validation": "val",
+    "test": "test",
+    "testing": "test",
+}
+UNLABELED_NAMES = frozenset({"unlabeled", "unlabelled"})
+
+PARALLEL_MIN_FILES = 1_000
+"""Below this many files, starting worker processes costs more than it saves."""
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One file found by the scan: where it is and what the layout says about it."""
+
+    path: str
+    label: str | None = None
+    split: str | None = None
+
+
+@dataclass
+class Discovery:
+    """The files of a dataset before any of them is read, and what was skipped on the way."""
+
+    entries: list[Entry] = field(default_factory=list)
+    hidden: list[str] = field(default_factory=list)
+    special: list[str] = field(default_factory=list)
+    revisited_dirs: list[str] = field(default_factory=list)
+    unlistable: list[tuple[str, str]] = field(default_factory=list)
+    relabeled: list[tuple[str, str, str]] = field(default_factory=list)
+    roots: list[str] = field(default_factory=list)
+
+
+def discover(
+    data: Path | None, unlabeled: Sequence[Path] = (), manifest: Path | None = None
+) -> Discovery:
+    """List the dataset's files with labels and splits; raise InputError for unusable inputs."""
+    if data is None and manifest is None:
+        raise InputError("give a data folder or --manifest FILE.csv")
+    found = Discovery()
+    seen: dict[str, Entry] = {}
+    seen_dirs: set[tuple[int, int]] = set()
+
+    def add(entry: Entry) -> None:
+        key = os.path.abspath(entry.path)
+        earlier = seen.get(key)
+        if earlier is None:
+            seen[key] = entry
+            found.entries.append(entry)
+        elif earlier.label and entry.label and earlier.label != entry.label:
+            found.relabeled.append((entry.path, earlier.label, entry.label))
+
+    if data is not None:
+        _check_folder(data, "data folder")
+        found.roots.append(str(data))
+        for path, parts in _walk(data, found, seen_dirs):
+            add(_entry_from_layout(path, parts))
+    if manifest is not None:
+        found.roots.append(str(manifest))
+        for entry in read_manifest(manifest):
+            add(entry)
+    for folder in unlabeled:
+        _check_folder(folder, "--unlabeled folder")
+        found.roots.append(str(folder))
+        for path, _parts in _walk(folder, found, seen_dirs):
+            add(Entry(path))
+    if not found.entries and not found.hidden and not found.special:
+        where = ", ".join(found.roots)
+        raise InputError(f"no files found in {where}: the folder is empty")
+    return found
+
+
+def _check_folder(folder: Path, what: str) -> None:
+    if not folder.exists():
+        raise InputError(f"{what} not found: {folder}")
+    if not folder.is_dir():
+        raise InputError(f"{what} {folder} is a file; expected a folder of images")
+    if not os.access(folder, os.R_OK | os.X_OK):
+        raise InputError(f"{what} {folder} cannot be read (permission denied)")
+
+
+def _entry_from_layout(path: str, parts: tuple[str, ...]) -> Entry:
+    split = SPLIT_NAMES.get(parts[0].lower()) if len(parts) > 1 else None
+    rest = parts[1:] if split else parts
+    if len(rest) == 1 or rest[0].lower() in UNLABELED_NAMES:
+        return Entry(path, None, split)
+    return Entry(path, rest[0], split)
+
+
+def _walk(
+    root: Path, found: Discovery, seen_dirs: set[tuple[int, int]]
+) -> Iterator[tuple[str, tuple[str, ...]]]:
+    """Regular files below root, in name order, with their path parts relative to root.
+
+    Symbolic links are followed, but a folder reached twice (a link loop, or two links to one
+    folder) is listed once, so a loop cannot hang the scan.
+    """
+    top = str(root)
+    stat = os.stat(top)
+    seen_dirs.add((stat.st_dev, stat.st_ino))
+    stack: list[tuple[str, tuple[str, ...]]] = [(top, ())]
+    while stack:
+        folder, prefix = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                items = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            found.unlistable.append((folder, exc.strerror or str(exc)))
+            continue
+        subdirs = []
+        for item in items:
+            parts = (*prefix, item.name)
+            if item.name.startswith("."):
+                found.hidden.append(item.path)
+            elif item.is_dir():
+                try:
+                    st = item.stat()
+                except OSError as exc:
+                    found.unlistable.append((item.path, exc.strerror or str(exc)))
+                    continue
+                key = (st.st_dev, st.st_ino)
+                if key in seen_dirs:
+                    found.revisited_dirs.append(item.path)
+                else:
+                    seen_dirs.add(key)
+                    subdirs.append((item.path, parts))
+            elif item.is_file() or item.is_symlink():  # a broken link is reported as unreadable
+                yield item.path, parts
+            else:
+                found.special.append(item.path)
+        stack.extend(reversed(subdirs))
+
+
+def read_manifest(manifest: Path) -> list[Entry]:
+    """Entries of a ``path,label[,split]`` CSV; paths are relative to the manifest's folder."""
+    if not manifest.exists():
+        raise InputError(f"manifest not found: {manifest}")
+    if not manifest.is_file():
+        raise InputError(f"manifest {manifest} is a folder; expected a CSV file")
+    try:
+        with manifest.open(newline="", encoding="utf-8-sig") as fh:
+            rows = list(csv.reader(fh))
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise InputError(f"manifest {manifest} is not a CSV text file ({exc})") from None
+    if not rows:
+        raise InputError(f"manifest {manifest} is empty; expected a header 'path,label[,split]'")
+    columns = [c.strip().lower() for c in rows[0]]
+    if "path" not in columns:
+        raise InputError(
+            f"manifest {manifest} has no 'path' column (header: {','.join(rows[0])[:80]}); "
+            "expected a header 'path,label[,split]'"
+        )
+    where = {name: columns.index(name) for name in ("path", "label", "split") if name in columns}
+    base = manifest.parent
+    entries: list[Entry] = []
+    missing: list[tuple[int, str]] = []
+    for line, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        cells = {name: row[i].strip() if i < len(row) else "" for name, i in where.items()}
+        rel = cells["path"]
+        if not rel:
+            raise InputError(f"manifest {manifest}, line {line}: empty path")
+        split_name = cells.get("split", "")
+        split = SPLIT_NAMES.get(split_name.lower()) if split_name else None
+        if split_name and split is None:
+            raise InputError(
+                f"manifest {manifest}, line {line}: unknown split {split_name!r} "
+                "(use train, val or test, or leave it empty)"
+            )
+        path = os.path.normpath(os.path.join(base, rel))
+        if not os.path.lexists(path):
+            missing.append((line, rel))
+        entries.append(Entry(path, cells.get("label") or None, split))
+    if missing:
+        line, rel = missing[0]
+        raise InputError(
+            f"manifest {manifest} names {len(missing)} file(s) that do not exist "
+            f"(first: line {line}, {rel})"
+        )
+    if not entries:
+        raise InputError(f"manifest {manifest} lists no files")
+    return entries
+
+
+def inspect_all(
+    paths: Sequence[str],
+    workers: int | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> list[ImageFacts]:
+    """Read every file once (content hash, header, decode, thumbnail), in parallel when it pays.
+
+    Results come back in the order of ``paths``; ``on_progress`` is called with the number of
+    files finished since its last call.
+    """
+    if workers is None:
+        workers = (
+            len(os.sched_getaffinity(0))
+            if hasattr(os, "sched_getaffinity")
+            else os.cpu_count() or 1
+        )
+    results: list[ImageFacts] = []
+    if workers <= 1 or len(paths) < PARALLEL_MIN_FILES:
+        with warnings.catch_warnings():
+            _quiet_bomb_warnings()
+            for path in paths:
+                results.append(inspect_file(path))
+                if on_progress:
+                    on_progress(1)
+        return results
+    # fork starts workers in milliseconds; elsewhere (macOS, Windows) spawn is the safe choice.
+    context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
+    chunk = max(16, min(256, len(paths) // (workers * 16)))
+    with context.Pool(workers, initializer=_quiet_bomb_warnings) as pool:
+        for facts in pool.imap(inspect_file, paths, chunksize=chunk):
+            results.append(facts)
+            if on_progress:
+                on_progress(1)
+    return results
+
+
+def _quiet_bomb_warnings() -> None:
+    # Oversized images are reported as findings; Pillow's own warning would only repeat it.
+    warnings.simplefilter("ignore", Image.DecompressionBombWarning)

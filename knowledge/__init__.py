@@ -1,0 +1,4 @@
+"""The distilled evidence (studies, rules, published results, fitted model) as data.
+
+Installed as ``advisor.knowledge``. The knowledge base and its loader land here.
+"""
