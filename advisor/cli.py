@@ -33,8 +33,14 @@ from typer.core import TyperGroup
 
 from advisor import __version__
 from advisor.analyze import analyze as run_analysis
-from advisor.demo import STYLES, prepare_out, write_digits, write_shapes
-from advisor.demo import write_atomically as write_dataset
+from advisor.demo import (
+    STYLES,
+    check_shapes,
+    prepare_out,
+    write_dataset,
+    write_digits,
+    write_shapes,
+)
 from advisor.errors import InputError
 from advisor.output import check_output_path, write_atomically
 from advisor.render.terminal import render_analysis, render_demo
@@ -55,6 +61,8 @@ class _AdvisorGroup(TyperGroup):
         except (KeyboardInterrupt, typer.Abort):
             _fail("interrupted", 130)
         except typer.Exit as exc:
+            if exc.exit_code == 130:  # typer's own translation of Ctrl-C
+                _fail("interrupted", 130)
             sys.exit(exc.exit_code)
         except Exception as exc:
             if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
@@ -70,7 +78,8 @@ class _AdvisorGroup(TyperGroup):
 
 def _fail(message: str, code: int) -> None:
     first_line = " ".join(message.split())
-    print(f"advisor: error: {first_line}", file=sys.stderr)
+    prefix = "advisor: " if code == 130 else "advisor: error: "
+    print(f"{prefix}{first_line}", file=sys.stderr)
     sys.exit(code)
 
 
@@ -177,6 +186,14 @@ def analyze(
     no_probes: Annotated[
         bool, typer.Option("--no-probes", help="Profile only: skip the backbone probes.")
     ] = False,
+    quick: Annotated[
+        bool,
+        typer.Option(
+            "--quick",
+            help="Read headers only (no decoding): about 3x faster, but no near-duplicate "
+            "search and truncated files found only where the format has checksums (PNG).",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
     output: OutOpt = None,
     quiet: QuietOpt = False,
@@ -187,13 +204,18 @@ def analyze(
     global _debug
     _debug = debug
     extra = unlabeled or []
-    if output is not None:
-        check_output_path(output, [p for p in (data, manifest and manifest.parent, *extra) if p])
     err = Console(stderr=True, quiet=quiet)
     started = time.perf_counter()
     with _file_progress(err, quiet, "reading files") as (set_total, advance):
         analysis = run_analysis(
-            data, extra, manifest, seed=seed, on_total=set_total, on_progress=advance
+            data,
+            extra,
+            manifest,
+            seed=seed,
+            decode=not quick,
+            output=output,
+            on_total=set_total,
+            on_progress=advance,
         )
     files = analysis.profile.files
     err.print(
@@ -239,6 +261,8 @@ def demo(
     _debug = debug
     if dataset not in ("digits", "shapes"):
         raise InputError(f"--dataset must be digits or shapes, not {dataset!r}")
+    if dataset == "shapes":
+        check_shapes(images, classes, size, style)
     prepare_out(out, force)
     if output is not None:
         check_output_path(output, [out])

@@ -56,7 +56,7 @@ def prepare_out(out: Path, force: bool) -> None:
         raise InputError(f"--out {out} is not empty; choose another folder or pass --force")
 
 
-def write_atomically(out: Path, writer: Callable[[Path], DemoSummary]) -> DemoSummary:
+def write_dataset(out: Path, writer: Callable[[Path], DemoSummary]) -> DemoSummary:
     """Build the dataset in a hidden sibling folder and move it into place at the end, so an
     interrupted demo leaves no half-written dataset behind. Into an existing folder (--force)
     the files are written directly."""
@@ -154,6 +154,18 @@ def _plant_problems(
     ]
 
 
+def check_shapes(images: int, classes: int, size: int, style: str) -> None:
+    """Validate a shapes world before anything is written."""
+    if not 2 <= classes <= 2 * len(SHAPE_KINDS):
+        raise InputError(f"--classes must be between 2 and {2 * len(SHAPE_KINDS)}")
+    if style not in STYLES:
+        raise InputError(f"--style must be one of {', '.join(STYLES)}")
+    if not 8 <= size <= 1024:
+        raise InputError("--size must be between 8 and 1024 pixels")
+    if images < 2 * classes:
+        raise InputError(f"--images must be at least {2 * classes} for {classes} classes")
+
+
 def write_shapes(
     out: Path,
     seed: int = 0,
@@ -172,14 +184,7 @@ def write_shapes(
     ``noise`` is the standard deviation of added Gaussian pixel noise as a fraction of the range;
     ``imbalance`` the largest/smallest train class ratio.
     """
-    if not 2 <= classes <= 2 * len(SHAPE_KINDS):
-        raise InputError(f"--classes must be between 2 and {2 * len(SHAPE_KINDS)}")
-    if style not in STYLES:
-        raise InputError(f"--style must be one of {', '.join(STYLES)}")
-    if not 8 <= size <= 1024:
-        raise InputError("--size must be between 8 and 1024 pixels")
-    if images < 2 * classes:
-        raise InputError(f"--images must be at least {2 * classes} for {classes} classes")
+    check_shapes(images, classes, size, style)
     rng = np.random.default_rng(seed)
     names = [
         f"{SHAPE_KINDS[c % len(SHAPE_KINDS)]}{'-outline' if c >= len(SHAPE_KINDS) else ''}"

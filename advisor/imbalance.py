@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -41,8 +41,11 @@ def effective_samples(counts: np.ndarray, beta: float = EFFECTIVE_SAMPLES_BETA) 
     return (1.0 - np.power(beta, counts.astype(np.float64))) / (1.0 - beta)
 
 
-def imbalance(class_counts: Mapping[str, int], basis: str) -> Imbalance | None:
-    """The imbalance figures of some class counts, with a plain-words reading; None if empty."""
+def imbalance(
+    class_counts: Mapping[str, int], basis: str, missing: Sequence[str] = ()
+) -> Imbalance | None:
+    """The imbalance figures of some class counts, with a plain-words reading; None if empty.
+    ``missing`` names classes that have labeled images elsewhere (val/test) but none counted."""
     names = list(class_counts)
     counts = np.array([class_counts[name] for name in names], dtype=np.int64)
     if len(counts) == 0 or counts.sum() == 0:
@@ -61,9 +64,11 @@ def imbalance(class_counts: Mapping[str, int], basis: str) -> Imbalance | None:
         effective_samples_per_class={
             name: round(float(value), 3) for name, value in zip(names, effective, strict=True)
         },
+        missing_classes=list(missing),
         reading=reading(
             ratio, len(counts), names[int(counts.argmax())], names[int(counts.argmin())]
-        ),
+        )
+        + (f"; no training images at all for {', '.join(missing)}" if missing else ""),
     )
 
 

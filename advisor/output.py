@@ -10,9 +10,12 @@ from pathlib import Path
 from advisor.errors import InputError
 
 
-def check_output_path(path: Path, protected: Iterable[Path] = ()) -> None:
-    """Fail early (before a long run) on an output file that could not be written, or that
-    would land inside one of the user's data folders, which the tool never writes into."""
+def check_output_path(
+    path: Path, protected: Iterable[Path] = (), inputs: Iterable[Path | None] = ()
+) -> None:
+    """Fail early (before a long run) on an output file that could not be written, that would
+    land inside one of the user's data folders (the tool never writes there), or that would
+    overwrite one of its input files."""
     parent = path.parent
     if path.is_dir():
         raise InputError(f"-o {path} is a folder; give a file name")
@@ -21,6 +24,9 @@ def check_output_path(path: Path, protected: Iterable[Path] = ()) -> None:
     if not os.access(parent, os.W_OK):
         raise InputError(f"-o {path}: the folder {parent} is not writable")
     target = path.resolve()
+    for source in inputs:
+        if source is not None and source.resolve() == target:
+            raise InputError(f"-o {path} is one of the inputs; write the result elsewhere")
     for folder in protected:
         root = folder.resolve()
         if root.is_dir() and target.is_relative_to(root):

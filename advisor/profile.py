@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from enum import Enum
 
@@ -44,7 +44,7 @@ def status_of(entry: Entry, facts: ImageFacts) -> Status:
     """What a file is for the profile. A file that is not a readable image is a problem when it
     claims to be one (an image header, an image extension, or a file that could not be read at
     all) and merely something else otherwise."""
-    if facts.thumb is not None:
+    if facts.is_image and facts.error is None:
         return Status.image
     if facts.oversized:
         return Status.oversized
@@ -52,7 +52,7 @@ def status_of(entry: Entry, facts: ImageFacts) -> Status:
     return Status.unreadable if claims_image else Status.non_image
 
 
-def build_profile(found: Discovery, facts: Sequence[ImageFacts]) -> Profile:
+def build_profile(found: Discovery, facts: Sequence[ImageFacts], decoded: bool = True) -> Profile:
     """The profile of a scanned dataset; raises InputError when no file is a readable image."""
     statuses = [status_of(e, f) for e, f in zip(found.entries, facts, strict=True)]
     usable = [i for i, s in enumerate(statuses) if s is Status.image]
@@ -73,6 +73,7 @@ def build_profile(found: Discovery, facts: Sequence[ImageFacts]) -> Profile:
     problems.sort(key=lambda p: (KIND_ORDER[p.kind], p.paths[0]))
     return Profile(
         sources=found.roots,
+        decoded=decoded,
         files=FileCounts(
             seen=len(found.entries) + len(found.hidden) + len(found.special),
             images=len(usable),
@@ -101,7 +102,8 @@ def _training_imbalance(images: Sequence[Entry]) -> Imbalance | None:
     training = [e for e in labeled if e.split not in EVALUATION_SPLITS]
     basis = "labeled images outside val/test" if training else "all labeled images"
     counts = Counter(e.label for e in (training or labeled))
-    return imbalance({c: counts[c] for c in sorted(counts)}, basis)
+    missing = sorted({e.label for e in labeled if e.label not in counts})
+    return imbalance({c: counts[c] for c in sorted(counts)}, basis, missing)
 
 
 def _suffix(path: str) -> str:
@@ -166,7 +168,9 @@ def _duplicate_problems(
             )
         problems += _leak(members, "identical")
 
-    usable = [i for i, s in enumerate(statuses) if s is Status.image]
+    usable = [i for i, f in enumerate(facts) if f.thumb is not None]
+    if len(usable) < 2:  # a quick profile decodes nothing: no thumbnails to compare
+        return problems
     thumbs = np.frombuffer(b"".join(facts[i].thumb or b"" for i in usable), dtype=np.uint8)
     thumbs = thumbs.reshape(len(usable), THUMB_SIDE, THUMB_SIDE)
     for group in near_duplicate_groups(thumbs):
@@ -210,19 +214,20 @@ def _leak(members: Sequence[Entry], how: str) -> list[Problem]:
 
 
 def _splits(images: Sequence[Entry]) -> dict[str, SplitCounts]:
-    split_of = [_role(e) for e in images]
+    per_split: dict[str, Counter[str | None]] = defaultdict(Counter)
+    for entry in images:
+        per_split[_role(entry)][entry.label] += 1
     result = {}
     for split in SPLIT_ORDER:
-        members = [e for e, s in zip(images, split_of, strict=True) if s == split]
-        if not members:
+        counts = per_split.get(split)
+        if counts is None:
             continue
-        per_class = Counter(e.label for e in members if e.label is not None)
-        labeled = sum(per_class.values())
+        unlabeled = counts.pop(None, 0)
         result[split] = SplitCounts(
-            images=len(members),
-            labeled=labeled,
-            unlabeled=len(members) - labeled,
-            class_counts={c: per_class[c] for c in sorted(per_class)},
+            images=unlabeled + sum(counts.values()),
+            labeled=sum(counts.values()),
+            unlabeled=unlabeled,
+            class_counts={c: counts[c] for c in sorted(counts)},
         )
     return result
 

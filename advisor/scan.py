@@ -16,6 +16,7 @@ import sys
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from PIL import Image
@@ -58,6 +59,7 @@ class Discovery:
     unlistable: list[tuple[str, str]] = field(default_factory=list)
     relabeled: list[tuple[str, str, str]] = field(default_factory=list)
     roots: list[str] = field(default_factory=list)
+    manifest_folders: list[str] = field(default_factory=list)
 
 
 def discover(
@@ -68,7 +70,6 @@ def discover(
         raise InputError("give a data folder or --manifest FILE.csv")
     found = Discovery()
     seen: dict[str, Entry] = {}
-    seen_dirs: set[tuple[int, int]] = set()
 
     def add(entry: Entry) -> None:
         key = os.path.abspath(entry.path)
@@ -82,21 +83,32 @@ def discover(
     if data is not None:
         _check_folder(data, "data folder")
         found.roots.append(str(data))
-        for path, parts in _walk(data, found, seen_dirs):
+        for path, parts in _walk(data, found):
             add(_entry_from_layout(path, parts))
     if manifest is not None:
         found.roots.append(str(manifest))
-        for entry in read_manifest(manifest):
+        listed = read_manifest(manifest)
+        for entry in listed:
             add(entry)
+        found.manifest_folders = sorted({os.path.dirname(e.path) or "." for e in listed})
     for folder in unlabeled:
         _check_folder(folder, "--unlabeled folder")
         found.roots.append(str(folder))
-        for path, _parts in _walk(folder, found, seen_dirs):
+        for path, _parts in _walk(folder, found):
             add(Entry(path))
+    # folders given twice or nested (--unlabeled inside the data folder) meet the same files
+    found.hidden, found.special = _unique_paths(found.hidden), _unique_paths(found.special)
     if not found.entries and not found.hidden and not found.special:
         where = ", ".join(found.roots)
         raise InputError(f"no files found in {where}: the folder is empty")
     return found
+
+
+def _unique_paths(paths: list[str]) -> list[str]:
+    kept: dict[str, str] = {}
+    for path in paths:
+        kept.setdefault(os.path.abspath(path), path)
+    return list(kept.values())
 
 
 def _check_folder(folder: Path, what: str) -> None:
@@ -116,9 +128,7 @@ def _entry_from_layout(path: str, parts: tuple[str, ...]) -> Entry:
     return Entry(path, rest[0], split)
 
 
-def _walk(
-    root: Path, found: Discovery, seen_dirs: set[tuple[int, int]]
-) -> Iterator[tuple[str, tuple[str, ...]]]:
+def _walk(root: Path, found: Discovery) -> Iterator[tuple[str, tuple[str, ...]]]:
     """Regular files below root, in name order, with their path parts relative to root.
 
     Symbolic links are followed, but a folder reached twice (a link loop, or two links to one
@@ -126,7 +136,7 @@ def _walk(
     """
     top = str(root)
     stat = os.stat(top)
-    seen_dirs.add((stat.st_dev, stat.st_ino))
+    seen_dirs = {(stat.st_dev, stat.st_ino)}
     stack: list[tuple[str, tuple[str, ...]]] = [(top, ())]
     while stack:
         folder, prefix = stack.pop()
@@ -214,6 +224,7 @@ def read_manifest(manifest: Path) -> list[Entry]:
 
 def inspect_all(
     paths: Sequence[str],
+    decode: bool = True,
     workers: int | None = None,
     on_progress: Callable[[int], None] | None = None,
 ) -> list[ImageFacts]:
@@ -223,31 +234,45 @@ def inspect_all(
     files finished since its last call.
     """
     if workers is None:
-        workers = (
-            len(os.sched_getaffinity(0))
-            if hasattr(os, "sched_getaffinity")
-            else os.cpu_count() or 1
-        )
-    results: list[ImageFacts] = []
+        workers = _usable_cores()
     if workers <= 1 or len(paths) < PARALLEL_MIN_FILES:
         with warnings.catch_warnings():
-            _quiet_bomb_warnings()
-            for path in paths:
-                results.append(inspect_file(path))
-                if on_progress:
-                    on_progress(1)
-        return results
+            _quiet_pillow_warnings()
+            return [_inspected(path, decode, on_progress) for path in paths]
+    # Files go out in chunks and come back as plain tuples: per-file messages and pickled
+    # objects would cost the parent as much CPU as a worker spends reading a small PNG.
+    size = max(16, min(512, len(paths) // (workers * 8)))
+    chunks = [paths[i : i + size] for i in range(0, len(paths), size)]
     # fork starts workers in milliseconds; elsewhere (macOS, Windows) spawn is the safe choice.
     context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
-    chunk = max(16, min(256, len(paths) // (workers * 16)))
-    with context.Pool(workers, initializer=_quiet_bomb_warnings) as pool:
-        for facts in pool.imap(inspect_file, paths, chunksize=chunk):
-            results.append(facts)
+    results: list[ImageFacts] = []
+    with context.Pool(workers, initializer=_quiet_pillow_warnings) as pool:
+        for rows in pool.imap(partial(_inspect_chunk, decode=decode), chunks):
+            results.extend(map(ImageFacts._make, rows))
             if on_progress:
-                on_progress(1)
+                on_progress(len(rows))
     return results
 
 
-def _quiet_bomb_warnings() -> None:
-    # Oversized images are reported as findings; Pillow's own warning would only repeat it.
+def _usable_cores() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def _inspected(path: str, decode: bool, on_progress: Callable[[int], None] | None) -> ImageFacts:
+    facts = inspect_file(path, decode)
+    if on_progress:
+        on_progress(1)
+    return facts
+
+
+def _inspect_chunk(paths: Sequence[str], decode: bool) -> list[tuple]:
+    return [tuple(inspect_file(path, decode)) for path in paths]
+
+
+def _quiet_pillow_warnings() -> None:
+    # Damaged and oversized files become findings in the profile; Pillow's warnings about them
+    # (corrupt EXIF, decompression bombs) would only repeat that on stderr, line by line.
+    warnings.filterwarnings("ignore", module=r"PIL(\.|$)")
     warnings.simplefilter("ignore", Image.DecompressionBombWarning)

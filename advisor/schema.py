@@ -75,6 +75,9 @@ class Imbalance(_Model):
     )
     effective_samples_beta: float = Field(gt=0, lt=1)
     effective_samples_per_class: dict[str, float]
+    missing_classes: list[str] = Field(
+        description="Classes with labeled images only in val/test: nothing to train them on."
+    )
     reading: str = Field(description="The figures in plain words.")
 
 
@@ -122,6 +125,10 @@ class Profile(_Model):
     """What the dataset is, measured without any neural network."""
 
     sources: list[str] = Field(description="The folders and manifest the images came from.")
+    decoded: bool = Field(
+        description="Every image was fully decoded, which finds truncated files and near "
+        "duplicates; false for a quick profile (headers, format checksums, exact duplicates)."
+    )
     files: FileCounts
     labeled: int = Field(ge=0)
     unlabeled: int = Field(ge=0)

@@ -36,6 +36,14 @@ def render_analysis(console: Console, analysis: Analysis) -> None:
         console.print(_imbalance(profile.imbalance))
     console.print(_images(profile))
     console.print(_problems(profile.problems))
+    if not profile.decoded:
+        console.print(
+            Text.assemble(
+                ("note ", "cyan"),
+                "quick profile: images were not decoded, so near duplicates were not searched and "
+                "only PNG checksums caught damaged files; run without --quick for the full check",
+            )
+        )
     for notice in profile.notices:
         shown = ", ".join(notice.paths[:MAX_PATHS]) + (" …" if notice.count > MAX_PATHS else "")
         console.print(Text.assemble(("note ", "cyan"), f"{notice.count} {notice.detail}: {shown}"))
