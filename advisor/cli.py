@@ -1,6 +1,6 @@
 """The ``advisor`` command line: parses options, calls the services, renders. No logic of its own.
 
-Conventions (DESIGN.md): ``--json`` prints pure JSON on stdout with progress and logs on
+Conventions: ``--json`` prints pure JSON on stdout with progress and logs on
 stderr; ``-o FILE`` is written atomically; bad usage or input is one line on stderr and exit 2;
 an internal error is exit 1, with the traceback only under ``--debug``.
 """
@@ -50,7 +50,7 @@ _debug = False
 
 
 class _AdvisorGroup(TyperGroup):
-    """Turns every failure into the exit codes and one-line messages of DESIGN.md."""
+    """Every failure becomes one line on stderr and an exit code: 2 bad input, 1 bug, 130 Ctrl-C."""
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False
@@ -61,9 +61,7 @@ class _AdvisorGroup(TyperGroup):
         except (KeyboardInterrupt, typer.Abort):
             _fail("interrupted", 130)
         except typer.Exit as exc:
-            if exc.exit_code == 130:  # typer's own translation of Ctrl-C
-                _fail("interrupted", 130)
-            sys.exit(exc.exit_code)
+            code = exc.exit_code
         except Exception as exc:
             if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
                 # click's usage and parameter errors (typer re-exports or vendors click, so
@@ -73,6 +71,8 @@ class _AdvisorGroup(TyperGroup):
                 traceback.print_exc()
             hint = "" if _debug else " (run with --debug for the traceback)"
             _fail(f"internal error: {type(exc).__name__}: {exc}{hint}", 1)
+        if code == 130:  # typer turns Ctrl-C into this exit code before we see it
+            _fail("interrupted", 130)
         sys.exit(code if isinstance(code, int) else 0)
 
 

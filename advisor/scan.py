@@ -1,6 +1,6 @@
 """Find the images of a dataset and what each one is labeled, and read every file once.
 
-Layouts understood (DESIGN.md, "Inputs"): class folders ``DATA/<class>/...``, the split folders
+Layouts understood: class folders ``DATA/<class>/...``, the split folders
 ``train/ val/ test/`` above them, unlabeled images directly under ``DATA`` (or a split folder)
 or under ``unlabeled/``, extra unlabeled folders, and a CSV manifest ``path,label[,split]``.
 Whether a file is an image is decided by its content; the extension only decides whether a file

@@ -209,6 +209,7 @@ def test_interrupt_exits_130(dataset: Path, monkeypatch: pytest.MonkeyPatch) -> 
     assert res.exit_code == 130
     assert "Traceback" not in res.output
     assert res.stdout == ""
+    assert res.stderr.strip() == "advisor: interrupted"
 
 
 # --- demo -------------------------------------------------------------------------------------
