@@ -8,6 +8,7 @@ an internal error is exit 1, with the traceback only under ``--debug``.
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import time
 import traceback
@@ -33,18 +34,11 @@ from typer.core import TyperGroup
 
 from advisor import __version__
 from advisor.analyze import analyze as run_analysis
-from advisor.demo import (
-    STYLES,
-    check_shapes,
-    prepare_out,
-    write_dataset,
-    write_digits,
-    write_shapes,
-)
+from advisor.demo import DemoName, ShapesWorld, Style, make_demo
 from advisor.errors import InputError
-from advisor.output import check_output_path, write_atomically
+from advisor.output import write_atomically
 from advisor.render.terminal import render_analysis, render_demo
-from advisor.schema import DOCUMENTS, DemoDataset
+from advisor.schema import DOCUMENTS
 
 _debug = False
 
@@ -114,14 +108,20 @@ def _root(
 
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
+STDOUT = Path("-")
 OutOpt = Annotated[
     Path | None,
     typer.Option(
-        "-o", "--output", help="Also write the JSON result to FILE (atomically).", dir_okay=False
+        "-o",
+        "--output",
+        help="Also write the JSON result to FILE (atomically; - for stdout).",
+        dir_okay=False,
     ),
 ]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or notes on stderr.")]
-SeedOpt = Annotated[int, typer.Option("--seed", help="Seed for everything random.")]
+SeedOpt = Annotated[
+    int, typer.Option("--seed", min=0, help="Seed for everything random (recorded in the result).")
+]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")]
 
 
@@ -151,6 +151,11 @@ def _file_progress(err: Console, quiet: bool, label: str):
             lambda total: progress.update(task, total=total),
             lambda n: progress.advance(task, n),
         )
+
+
+def _destination(output: Path | None, as_json: bool) -> tuple[Path | None, bool]:
+    """``-o -`` means stdout, the same as ``--json``."""
+    return (None, True) if output == STDOUT else (output, as_json)
 
 
 def _emit(document: BaseModel, as_json: bool, output: Path | None) -> bool:
@@ -190,7 +195,7 @@ def analyze(
         bool,
         typer.Option(
             "--quick",
-            help="Read headers only (no decoding): about 3x faster, but no near-duplicate "
+            help="Read headers only (no decoding): 2-3x faster, but no near-duplicate "
             "search and truncated files found only where the format has checksums (PNG).",
         ),
     ] = False,
@@ -203,6 +208,7 @@ def analyze(
     """Profile a dataset: counts, classes, imbalance, image formats and data problems."""
     global _debug
     _debug = debug
+    output, as_json = _destination(output, as_json)
     extra = unlabeled or []
     err = Console(stderr=True, quiet=quiet)
     started = time.perf_counter()
@@ -231,24 +237,22 @@ def demo(
         Path, typer.Option("--out", help="Folder to write the dataset into.", file_okay=False)
     ],
     dataset: Annotated[
-        str, typer.Option("--dataset", help="digits (real scans) or shapes (synthetic world).")
-    ] = "digits",
+        DemoName,
+        typer.Option("--dataset", help="digits (real scans) or shapes (synthetic world)."),
+    ] = DemoName.digits,
     force: Annotated[bool, typer.Option("--force", help="Write into a non-empty folder.")] = False,
     clean: Annotated[
         bool, typer.Option("--clean", help="digits: do not plant the example data problems.")
     ] = False,
-    images: Annotated[
-        int, typer.Option("--images", min=4, help="shapes: number of images.")
-    ] = 2000,
+    images: Annotated[int, typer.Option("--images", help="shapes: number of images.")] = 2000,
     classes: Annotated[int, typer.Option("--classes", help="shapes: number of classes.")] = 4,
     size: Annotated[int, typer.Option("--size", help="shapes: image side in pixels.")] = 32,
     style: Annotated[
-        str,
-        typer.Option("--style", help=f"shapes: {', '.join(STYLES)} (far → near natural photos)."),
-    ] = "color",
+        Style,
+        typer.Option("--style", help="shapes: far from (flat) or near (photo) natural images."),
+    ] = Style.color,
     noise: Annotated[
-        float,
-        typer.Option("--noise", min=0.0, max=1.0, help="shapes: pixel noise (fraction of range)."),
+        float, typer.Option("--noise", help="shapes: pixel noise, a fraction of the range.")
     ] = 0.05,
     as_json: JsonOpt = False,
     output: OutOpt = None,
@@ -259,40 +263,10 @@ def demo(
     """Write a demo dataset to try the advisor offline."""
     global _debug
     _debug = debug
-    if dataset not in ("digits", "shapes"):
-        raise InputError(f"--dataset must be digits or shapes, not {dataset!r}")
-    if dataset == "shapes":
-        check_shapes(images, classes, size, style)
-    prepare_out(out, force)
-    if output is not None:
-        check_output_path(output, [out])
-    err = Console(stderr=True, quiet=quiet)
-    with err.status(f"writing the {dataset} demo…"):
-        if dataset == "digits":
-            summary = write_dataset(out, lambda d: write_digits(d, seed=seed, clean=clean))
-        else:
-            summary = write_dataset(
-                out,
-                lambda d: write_shapes(
-                    d,
-                    seed=seed,
-                    images=images,
-                    classes=classes,
-                    size=size,
-                    style=style,
-                    noise=noise,
-                ),
-            )
-    document = DemoDataset(
-        tool_version=__version__,
-        dataset=dataset,  # type: ignore[arg-type]
-        seed=seed,
-        out=str(out),
-        images=summary.images,
-        labeled=summary.labeled,
-        unlabeled=summary.unlabeled,
-        planted=summary.planted,
-    )
+    output, as_json = _destination(output, as_json)
+    world = ShapesWorld(images=images, classes=classes, size=size, style=style, noise=noise)
+    with Console(stderr=True, quiet=quiet).status(f"writing the {dataset.value} demo…"):
+        document = make_demo(out, dataset, seed, force, clean, world, output)
     if _emit(document, as_json, output):
         render_demo(Console(), document)
 
@@ -315,5 +289,8 @@ def schema(
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point. A closed pipe (``advisor schema analyze | head``) ends the
+    process quietly, as it does for any Unix filter, instead of raising on the next write."""
+    if hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     app()

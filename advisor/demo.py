@@ -15,19 +15,95 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
 
+from advisor import __version__
 from advisor.errors import InputError
+from advisor.output import check_output_path, current_umask
+from advisor.schema import DemoDataset
 
 DIGITS_SIDE = 32
 SHAPE_KINDS = ("circle", "square", "triangle", "cross", "half-disc", "star", "diamond", "bar")
-STYLES = ("flat", "color", "photo")
-"""``flat``: white silhouettes on black, far from natural images; ``color``: coloured shapes on
-colour gradients; ``photo``: coloured shapes over crops of two photographs bundled with
-scikit-learn, the nearest to natural images."""
+
+
+class DemoName(StrEnum):
+    digits = "digits"
+    shapes = "shapes"
+
+
+class Style(StrEnum):
+    """How far from natural photos the shapes look: ``flat``, white silhouettes on black (far);
+    ``color``, coloured shapes on colour gradients; ``photo``, coloured shapes over crops of the
+    two photographs bundled with scikit-learn (near)."""
+
+    flat = "flat"
+    color = "color"
+    photo = "photo"
+
+
+@dataclass(frozen=True)
+class ShapesWorld:
+    """The parameters of a synthetic shapes world, checked before anything is written.
+
+    ``noise`` is the standard deviation of added Gaussian pixel noise as a fraction of the range;
+    ``imbalance`` the largest/smallest train class ratio.
+    """
+
+    images: int = 2000
+    classes: int = 4
+    size: int = 32
+    style: Style = Style.color
+    noise: float = 0.05
+    imbalance: float = 1.0
+    labeled_fraction: float = 0.2
+    test_fraction: float = 0.2
+
+    def __post_init__(self) -> None:
+        if not 2 <= self.classes <= 2 * len(SHAPE_KINDS):
+            raise InputError(f"--classes must be between 2 and {2 * len(SHAPE_KINDS)}")
+        if not 8 <= self.size <= 1024:
+            raise InputError("--size must be between 8 and 1024 pixels")
+        if self.images < 2 * self.classes:
+            raise InputError(
+                f"--images must be at least {2 * self.classes} for {self.classes} classes"
+            )
+        if not 0 <= self.noise <= 1:
+            raise InputError("--noise must be between 0 and 1")
+        if self.imbalance < 1:
+            raise InputError("imbalance must be at least 1")
+
+
+def make_demo(
+    out: Path,
+    dataset: DemoName = DemoName.digits,
+    seed: int = 0,
+    force: bool = False,
+    clean: bool = False,
+    world: ShapesWorld | None = None,
+    output: Path | None = None,
+) -> DemoDataset:
+    """The ``demo`` service: check the destination (and ``-o``), write the dataset, describe it."""
+    prepare_out(out, force)
+    if output is not None:
+        check_output_path(output, [out])
+    if dataset is DemoName.digits:
+        summary = write_dataset(out, lambda d: write_digits(d, seed=seed, clean=clean))
+    else:
+        summary = write_dataset(out, lambda d: write_shapes(d, world or ShapesWorld(), seed=seed))
+    return DemoDataset(
+        tool_version=__version__,
+        dataset=dataset.value,
+        seed=seed,
+        out=str(out),
+        images=summary.images,
+        labeled=summary.labeled,
+        unlabeled=summary.unlabeled,
+        planted=summary.planted,
+    )
 
 
 @dataclass
@@ -60,14 +136,20 @@ def write_dataset(out: Path, writer: Callable[[Path], DemoSummary]) -> DemoSumma
     """Build the dataset in a hidden sibling folder and move it into place at the end, so an
     interrupted demo leaves no half-written dataset behind. Into an existing folder (--force)
     the files are written directly."""
-    if out.is_dir():
-        return writer(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        if out.is_dir():
+            return writer(out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    except OSError as exc:
+        raise InputError(f"cannot write the demo into {out}: {exc.strerror or exc}") from None
     try:
         summary = writer(staging)
+        staging.chmod(0o777 & ~current_umask())  # mkdtemp makes it private
         staging.rename(out)
         return summary
+    except OSError as exc:
+        raise InputError(f"cannot write the demo into {out}: {exc.strerror or exc}") from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
@@ -154,55 +236,27 @@ def _plant_problems(
     ]
 
 
-def check_shapes(images: int, classes: int, size: int, style: str) -> None:
-    """Validate a shapes world before anything is written."""
-    if not 2 <= classes <= 2 * len(SHAPE_KINDS):
-        raise InputError(f"--classes must be between 2 and {2 * len(SHAPE_KINDS)}")
-    if style not in STYLES:
-        raise InputError(f"--style must be one of {', '.join(STYLES)}")
-    if not 8 <= size <= 1024:
-        raise InputError("--size must be between 8 and 1024 pixels")
-    if images < 2 * classes:
-        raise InputError(f"--images must be at least {2 * classes} for {classes} classes")
-
-
-def write_shapes(
-    out: Path,
-    seed: int = 0,
-    images: int = 2000,
-    classes: int = 4,
-    size: int = 32,
-    style: str = "color",
-    noise: float = 0.05,
-    imbalance: float = 1.0,
-    labeled_fraction: float = 0.2,
-    test_fraction: float = 0.2,
-) -> DemoSummary:
+def write_shapes(out: Path, world: ShapesWorld, seed: int = 0) -> DemoSummary:
     """A seeded world of procedural shapes, one shape kind per class (filled, then outlined for
-    classes beyond the eight kinds): ``train/``, ``test/`` (balanced) and ``unlabeled/``.
-
-    ``noise`` is the standard deviation of added Gaussian pixel noise as a fraction of the range;
-    ``imbalance`` the largest/smallest train class ratio.
-    """
-    check_shapes(images, classes, size, style)
+    classes beyond the eight kinds): ``train/``, ``test/`` (balanced) and ``unlabeled/``."""
+    classes, images, size = world.classes, world.images, world.size
     rng = np.random.default_rng(seed)
     names = [
         f"{SHAPE_KINDS[c % len(SHAPE_KINDS)]}{'-outline' if c >= len(SHAPE_KINDS) else ''}"
         for c in range(classes)
     ]
-    n_test = max(1, round(images * test_fraction / classes))
-    weights = imbalance ** (-np.arange(classes) / max(1, classes - 1))
-    n_train = np.maximum(1, np.round(images * labeled_fraction * weights / weights.sum())).astype(
-        int
-    )
+    n_test = max(1, round(images * world.test_fraction / classes))
+    weights = world.imbalance ** (-np.arange(classes) / max(1, classes - 1))
+    n_train = np.round(images * world.labeled_fraction * weights / weights.sum())
+    n_train = np.maximum(1, n_train).astype(int)
     n_pool = max(0, images - n_test * classes - int(n_train.sum()))
-    backgrounds = _photo_backgrounds() if style == "photo" else None
+    backgrounds = _photo_backgrounds() if world.style is Style.photo else None
     plan = [("test", c) for c in range(classes) for _ in range(n_test)]
     plan += [("train", c) for c in range(classes) for _ in range(n_train[c])]
     plan += [("unlabeled", int(c)) for c in rng.integers(0, classes, n_pool)]
     summary = DemoSummary()
     for index, (split, c) in enumerate(plan):
-        img = _draw_shape(rng, c, size, style, noise, backgrounds)
+        img = _draw_shape(rng, c, size, world.style, world.noise, backgrounds)
         label = None if split == "unlabeled" else names[c]
         _save(img, out / split / (label or "") / f"shape_{index:05d}.png")
         summary.count(split, label)
@@ -222,7 +276,8 @@ def _background(
         return Image.new("RGB", (side, side), (0, 0, 0))
     if style == "photo" and backgrounds:
         photo = backgrounds[int(rng.integers(len(backgrounds)))]
-        crop = int(rng.integers(side // 2, min(photo.shape[:2])))
+        limit = min(photo.shape[:2])
+        crop = int(rng.integers(min(side // 2, limit // 2), limit))
         y = int(rng.integers(0, photo.shape[0] - crop))
         x = int(rng.integers(0, photo.shape[1] - crop))
         patch = Image.fromarray(photo[y : y + crop, x : x + crop])

@@ -125,8 +125,9 @@ def similar_pairs(
 
 
 def fingerprints(flat: np.ndarray) -> np.ndarray:
-    """64-bit fingerprint of each uint8 row (a random linear hash modulo 2^64), to merge
-    identical thumbnails without sorting 256-byte rows."""
+    """64-bit fingerprint of each uint8 row (a random linear hash of its 8-byte words, modulo
+    2^64), to merge identical thumbnails without sorting 256-byte rows; the caller checks the
+    merge, so a collision costs time, never a wrong group."""
     words = np.ascontiguousarray(flat).view("<u8")
     multipliers = np.random.default_rng(1).integers(1, 2**63, words.shape[1], dtype=np.uint64) | 1
     return (words * multipliers).sum(axis=1, dtype=np.uint64)
@@ -146,10 +147,16 @@ def near_duplicate_groups(
         return []
     flat = np.ascontiguousarray(thumbs.reshape(len(thumbs), -1))
     _, first, inverse = np.unique(fingerprints(flat), return_index=True, return_inverse=True)
+    inverse = inverse.ravel()
+    if not (flat == flat[first][inverse]).all():  # a fingerprint collision: merge exactly
+        _, first, inverse = np.unique(
+            flat.view(f"V{flat.shape[1]}").ravel(), return_index=True, return_inverse=True
+        )
+        inverse = inverse.ravel()
     pairs = similar_pairs(flat[first], min_correlation)
     graph = coo_array((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(len(first),) * 2)
     _, component = connected_components(graph, directed=False)
-    return groups_of(component[inverse.ravel()])
+    return groups_of(component[inverse])
 
 
 def groups_of(keys: Sequence | np.ndarray) -> list[list[int]]:

@@ -19,10 +19,10 @@ def check_output_path(
     parent = path.parent
     if path.is_dir():
         raise InputError(f"-o {path} is a folder; give a file name")
+    if path.exists() and not path.is_file():
+        raise InputError(f"-o {path} is not a regular file; give a file name")
     if not parent.is_dir():
         raise InputError(f"-o {path}: the folder {parent} does not exist")
-    if not os.access(parent, os.W_OK):
-        raise InputError(f"-o {path}: the folder {parent} is not writable")
     target = path.resolve()
     for source in inputs:
         if source is not None and source.resolve() == target:
@@ -31,16 +31,35 @@ def check_output_path(
         root = folder.resolve()
         if root.is_dir() and target.is_relative_to(root):
             raise InputError(f"-o {path} is inside the data folder {folder}; write it elsewhere")
+    try:  # the only reliable test: permissions, read-only and full file systems, /proc...
+        with tempfile.TemporaryFile(dir=parent):
+            pass
+    except OSError as exc:
+        raise InputError(f"-o {path}: cannot write in {parent} ({exc.strerror or exc})") from None
 
 
 def write_atomically(path: Path, text: str) -> None:
     """Write to a temporary file beside the target and rename it into place, so readers never
-    see a half-written file, even if the process dies mid-write."""
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    see a half-written file, even if the process dies mid-write. The file gets the permissions
+    an ordinary new file would (temporary files are private by default)."""
     try:
+        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
+    try:
+        os.fchmod(fd, 0o666 & ~current_umask())
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
         os.replace(temp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(temp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
         raise
+
+
+def current_umask() -> int:
+    """The process umask (reading it means setting it, so it is set straight back)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -116,7 +116,7 @@ def _file_problems(
     problems = []
     for entry, status, f in zip(found.entries, statuses, facts, strict=True):
         if status is Status.oversized:
-            detail = f"{f.error}: data loaders refuse or choke on it; downscale it or drop it"
+            detail = f"{f.error}: data loaders warn about it or refuse it; downscale it or drop it"
             problems.append(Problem(kind=ProblemKind.oversized, paths=[entry.path], detail=detail))
         elif status is Status.unreadable:
             detail = f"{f.error}: training would crash on it or skip it; repair or remove it"
@@ -154,18 +154,7 @@ def _duplicate_problems(
                 ),
             )
         )
-        labels = sorted({m.label for m in members if m.label is not None})
-        if len(labels) > 1:
-            problems.append(
-                Problem(
-                    kind=ProblemKind.conflicting_labels,
-                    paths=paths,
-                    detail=(
-                        f"the same image is labeled {', '.join(repr(x) for x in labels)}; "
-                        "a model cannot get both right: fix the label or drop the copies"
-                    ),
-                )
-            )
+        problems += _conflicts(members, "the same image")
         problems += _leak(members, "identical")
 
     usable = [i for i, f in enumerate(facts) if f.thumb is not None]
@@ -188,8 +177,21 @@ def _duplicate_problems(
                 ),
             )
         )
+        problems += _conflicts(members, "images that look the same")
         problems += _leak(members, "near-identical")
     return problems
+
+
+def _conflicts(members: Sequence[Entry], what: str) -> list[Problem]:
+    labels = sorted({m.label for m in members if m.label is not None})
+    if len(labels) < 2:
+        return []
+    detail = (
+        f"{what} labeled {', '.join(repr(x) for x in labels)}: a model cannot get both right; "
+        "fix the label or drop the copies"
+    )
+    labeled = [m.path for m in members if m.label is not None]
+    return [Problem(kind=ProblemKind.conflicting_labels, paths=labeled, detail=detail)]
 
 
 def _leak(members: Sequence[Entry], how: str) -> list[Problem]:

@@ -131,14 +131,27 @@ def _entry_from_layout(path: str, parts: tuple[str, ...]) -> Entry:
 def _walk(root: Path, found: Discovery) -> Iterator[tuple[str, tuple[str, ...]]]:
     """Regular files below root, in name order, with their path parts relative to root.
 
-    Symbolic links are followed, but a folder reached twice (a link loop, or two links to one
-    folder) is listed once, so a loop cannot hang the scan.
+    Symbolic links are followed, but only after every real folder has been walked, so a link to
+    a class folder never takes the class's name; a folder reached twice (a link loop, two links
+    to one folder) is listed once, so a loop cannot hang the scan. Links to anything but a
+    regular file or a folder (pipes, devices) are never opened.
     """
     top = str(root)
     stat = os.stat(top)
     seen_dirs = {(stat.st_dev, stat.st_ino)}
     stack: list[tuple[str, tuple[str, ...]]] = [(top, ())]
-    while stack:
+    linked: list[tuple[str, tuple[str, ...]]] = []
+    while stack or linked:
+        if not stack:
+            folder, parts = linked.pop(0)
+            key = _dir_key(folder, found)
+            if key is None:
+                continue
+            if key in seen_dirs:
+                found.revisited_dirs.append(folder)
+                continue
+            seen_dirs.add(key)
+            stack.append((folder, parts))
         folder, prefix = stack.pop()
         try:
             with os.scandir(folder) as it:
@@ -152,22 +165,27 @@ def _walk(root: Path, found: Discovery) -> Iterator[tuple[str, tuple[str, ...]]]
             if item.name.startswith("."):
                 found.hidden.append(item.path)
             elif item.is_dir():
-                try:
-                    st = item.stat()
-                except OSError as exc:
-                    found.unlistable.append((item.path, exc.strerror or str(exc)))
+                if item.is_symlink():
+                    linked.append((item.path, parts))
                     continue
-                key = (st.st_dev, st.st_ino)
-                if key in seen_dirs:
-                    found.revisited_dirs.append(item.path)
-                else:
+                key = _dir_key(item.path, found)
+                if key is not None and key not in seen_dirs:
                     seen_dirs.add(key)
                     subdirs.append((item.path, parts))
-            elif item.is_file() or item.is_symlink():  # a broken link is reported as unreadable
-                yield item.path, parts
+            elif item.is_file() or (item.is_symlink() and not os.path.exists(item.path)):
+                yield item.path, parts  # a broken link is reported as unreadable
             else:
                 found.special.append(item.path)
         stack.extend(reversed(subdirs))
+
+
+def _dir_key(folder: str, found: Discovery) -> tuple[int, int] | None:
+    try:
+        st = os.stat(folder)
+    except OSError as exc:
+        found.unlistable.append((folder, exc.strerror or str(exc)))
+        return None
+    return st.st_dev, st.st_ino
 
 
 def read_manifest(manifest: Path) -> list[Entry]:
@@ -175,12 +193,14 @@ def read_manifest(manifest: Path) -> list[Entry]:
     if not manifest.exists():
         raise InputError(f"manifest not found: {manifest}")
     if not manifest.is_file():
-        raise InputError(f"manifest {manifest} is a folder; expected a CSV file")
+        raise InputError(f"manifest {manifest} is not a regular file; expected a CSV file")
     try:
         with manifest.open(newline="", encoding="utf-8-sig") as fh:
             rows = list(csv.reader(fh))
     except (UnicodeDecodeError, csv.Error) as exc:
         raise InputError(f"manifest {manifest} is not a CSV text file ({exc})") from None
+    except OSError as exc:
+        raise InputError(f"manifest {manifest} cannot be read: {exc.strerror or exc}") from None
     if not rows:
         raise InputError(f"manifest {manifest} is empty; expected a header 'path,label[,split]'")
     columns = [c.strip().lower() for c in rows[0]]
@@ -193,6 +213,7 @@ def read_manifest(manifest: Path) -> list[Entry]:
     base = manifest.parent
     entries: list[Entry] = []
     missing: list[tuple[int, str]] = []
+    not_files: list[tuple[int, str]] = []
     for line, row in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in row):
             continue
@@ -210,11 +231,19 @@ def read_manifest(manifest: Path) -> list[Entry]:
         path = os.path.normpath(os.path.join(base, rel))
         if not os.path.lexists(path):
             missing.append((line, rel))
+        elif os.path.exists(path) and not os.path.isfile(path):
+            not_files.append((line, rel))  # a folder, pipe or device: never opened
         entries.append(Entry(path, cells.get("label") or None, split))
     if missing:
         line, rel = missing[0]
         raise InputError(
             f"manifest {manifest} names {len(missing)} file(s) that do not exist "
+            f"(first: line {line}, {rel})"
+        )
+    if not_files:
+        line, rel = not_files[0]
+        raise InputError(
+            f"manifest {manifest} names {len(not_files)} path(s) that are not files "
             f"(first: line {line}, {rel})"
         )
     if not entries:

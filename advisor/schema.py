@@ -138,7 +138,7 @@ class Profile(_Model):
     classes: list[str]
     class_counts: dict[str, int]
     imbalance: Imbalance | None = Field(description="None without labeled images.")
-    sizes: ImageSizes | None
+    sizes: ImageSizes
     modes: dict[str, int]
     formats: dict[str, int]
     bytes: int = Field(ge=0, description="Total size of the readable images on disk.")
@@ -147,7 +147,7 @@ class Profile(_Model):
 
 
 class Analysis(_Model):
-    """The document ``advisor analyze --json`` writes."""
+    """What advisor analyze --json writes: the profile of a dataset."""
 
     schema_version: Literal["1.0"] = SCHEMA_VERSION
     tool_version: str
@@ -156,7 +156,7 @@ class Analysis(_Model):
 
 
 class DemoDataset(_Model):
-    """The document ``advisor demo --json`` writes: what the demo folder holds."""
+    """What advisor demo --json writes: what the demo folder holds."""
 
     schema_version: Literal["1.0"] = SCHEMA_VERSION
     tool_version: str

@@ -141,8 +141,7 @@ def _demo_bad_class_count(tmp: Path) -> list:
 
 
 def _demo_bad_style_in_new_folders(tmp: Path) -> list:
-    # BUG: write_atomically creates --out's parent folders before write_shapes validates
-    # --style, so tmp/new/ is left behind.
+    # the options are checked before any folder is created: tmp/new/ must not appear
     return ["demo", "--out", tmp / "new" / "deeper" / "demo", "--dataset", "shapes", "--style", "x"]
 
 
@@ -155,7 +154,41 @@ def _demo_missing_out(tmp: Path) -> list:
     return ["demo"]
 
 
+def _seed_negative(tmp: Path) -> list:
+    return ["demo", "--out", tmp / "demo", "--seed", "-1"]
+
+
+def _output_inside_manifest_folder(tmp: Path) -> list:
+    images = tmp / "images"
+    write_png(images / "a.png", 1)
+    write_png(images / "b.png", 2)
+    (tmp / "labels.csv").write_text("path,label\nimages/a.png,x\nimages/b.png,y\n")
+    return ["analyze", "--manifest", tmp / "labels.csv", "-o", images / "profile.json"]
+
+
+def _output_overwrites_manifest(tmp: Path) -> list:
+    write_png(tmp / "images" / "a.png", 1)
+    (tmp / "labels.csv").write_text("path,label\nimages/a.png,x\n")
+    return ["analyze", "--manifest", tmp / "labels.csv", "-o", tmp / "labels.csv"]
+
+
+def _manifest_names_a_folder(tmp: Path) -> list:
+    write_png(tmp / "images" / "a.png", 1)
+    (tmp / "labels.csv").write_text("path,label\nimages/a.png,x\nimages,y\n")
+    return ["analyze", "--manifest", tmp / "labels.csv"]
+
+
+def _demo_out_under_a_file(tmp: Path) -> list:
+    (tmp / "file").write_text("x")
+    return ["demo", "--out", tmp / "file" / "demo"]
+
+
 CASES: dict[str, tuple[Callable[[Path], list], tuple[str, ...]]] = {
+    "seed-negative": (_seed_negative, ("--seed",)),
+    "output-inside-manifest-folder": (_output_inside_manifest_folder, ("inside the data folder",)),
+    "output-overwrites-manifest": (_output_overwrites_manifest, ("one of the inputs",)),
+    "manifest-names-a-folder": (_manifest_names_a_folder, ("not files", "images")),
+    "demo-out-under-a-file": (_demo_out_under_a_file, ("cannot write the demo",)),
     "missing-path": (_missing_path, ("not found", "does-not-exist")),
     "empty-folder": (_empty_folder, ("empty",)),
     "file-not-folder": (_file_for_folder, ("picture.png", "folder")),

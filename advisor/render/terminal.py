@@ -19,7 +19,7 @@ BAR_WIDTH = 40
 
 WHY = {
     ProblemKind.unreadable: "files that do not decode: loaders crash on them or skip them silently",
-    ProblemKind.oversized: "images over the decompression-bomb limit: loaders refuse them",
+    ProblemKind.oversized: "images over the decompression-bomb limit: loaders warn or refuse",
     ProblemKind.duplicate: "byte-identical copies: they weigh double in pretraining and the loss",
     ProblemKind.near_duplicate: "perceptually identical images: they over-weight one picture",
     ProblemKind.conflicting_labels: "one image with two labels: noise no model can fit",
@@ -41,7 +41,8 @@ def render_analysis(console: Console, analysis: Analysis) -> None:
             Text.assemble(
                 ("note ", "cyan"),
                 "quick profile: images were not decoded, so near duplicates were not searched and "
-                "only PNG checksums caught damaged files; run without --quick for the full check",
+                "damage inside the pixel data was caught only where the format has checksums "
+                "(PNG); run without --quick for the full check",
             )
         )
     for notice in profile.notices:
@@ -107,13 +108,10 @@ def _images(profile: Profile) -> Panel:
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold")
     table.add_column()
-    if profile.sizes is not None:
-        s = profile.sizes.short_side
-        table.add_row("short side (px)", f"median {s.median:g}, range {s.min:g}–{s.max:g}")
-        common = ", ".join(
-            f"{c.width}×{c.height} ({c.count:,})" for c in profile.sizes.most_common[:3]
-        )
-        table.add_row("most common sizes", common)
+    s = profile.sizes.short_side
+    table.add_row("short side (px)", f"median {s.median:g}, range {s.min:g}–{s.max:g}")
+    common = ", ".join(f"{c.width}×{c.height} ({c.count:,})" for c in profile.sizes.most_common[:3])
+    table.add_row("most common sizes", common)
     table.add_row("modes", _distribution(profile.modes))
     table.add_row("formats", _distribution(profile.formats))
     table.add_row("on disk", _human_bytes(profile.bytes))
@@ -125,12 +123,14 @@ def _distribution(counts: dict[str, int]) -> str:
 
 
 def _human_bytes(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:,.1f} {unit}" if unit != "B" else f"{n:,} B"
-        size /= 1024
-    return f"{n:,} B"
+    if n < 1024:
+        return f"{n:,} B"
+    size, unit = n / 1024, "KB"
+    for bigger in ("MB", "GB", "TB"):
+        if size < 1024:
+            break
+        size, unit = size / 1024, bigger
+    return f"{size:,.1f} {unit}"
 
 
 def _problems(problems: list[Problem]) -> Panel:
