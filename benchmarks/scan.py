@@ -38,8 +38,12 @@ def class_sizes(images: int, classes: int, ratio: float) -> list[int]:
     return sizes.tolist()
 
 
-def _write_class(args: tuple[Path, int, int, int]) -> None:
-    root, c, count, side = args
+FORMATS = {"png": ("PNG", {"compress_level": 1}), "jpg": ("JPEG", {"quality": 90})}
+
+
+def _write_class(args: tuple[Path, int, int, int, str]) -> None:
+    root, c, count, side, ext = args
+    fmt, params = FORMATS[ext]
     rng = np.random.default_rng(1000 + c)
     folder = root / f"class_{c:03d}"
     folder.mkdir(parents=True, exist_ok=True)
@@ -47,10 +51,10 @@ def _write_class(args: tuple[Path, int, int, int]) -> None:
         # random 8x8 colour field, smoothly upscaled: structure enough for distinct hashes
         small = rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)
         img = Image.fromarray(small).resize((side, side), Image.Resampling.BILINEAR)
-        img.save(folder / f"img_{i:05d}.png", compress_level=1)
+        img.save(folder / f"img_{i:05d}.{ext}", format=fmt, **params)
 
 
-def plant(root: Path) -> dict[str, list[set[str]]]:
+def plant(root: Path, ext: str) -> dict[str, list[set[str]]]:
     """Plant problems; return, per kind, the sets of paths (relative to root) a report must show."""
     expected: dict[str, list[set[str]]] = {
         "unreadable": [],
@@ -58,53 +62,61 @@ def plant(root: Path) -> dict[str, list[set[str]]]:
         "near_duplicate": [],
         "conflicting_labels": [],
     }
-    source = root / "class_000" / "img_00000.png"
+    source = root / "class_000" / f"img_00000.{ext}"
     data = source.read_bytes()
     for name, content in [
-        ("class_001/truncated.png", data[: len(data) // 2]),
-        ("class_002/empty.png", b""),
-        ("class_003/not_really.png", b"this is a text file, not an image\n"),
+        (f"class_001/truncated.{ext}", data[: len(data) // 2]),
+        (f"class_002/empty.{ext}", b""),
+        (f"class_003/not_really.{ext}", b"this is a text file, not an image\n"),
     ]:
         (root / name).write_bytes(content)
         expected["unreadable"].append({name})
     for c in range(4):
-        original = f"class_{c:03d}/img_00001.png"
-        copy = f"class_{c:03d}/copy_of_img_00001.png"
+        original = f"class_{c:03d}/img_00001.{ext}"
+        copy = f"class_{c:03d}/copy_of_img_00001.{ext}"
         shutil.copyfile(root / original, root / copy)
         expected["duplicate"].append({original, copy})
-    original, relabeled = "class_010/img_00002.png", "class_011/relabeled_img_00002.png"
+    original, relabeled = f"class_010/img_00002.{ext}", f"class_011/relabeled_img_00002.{ext}"
     shutil.copyfile(root / original, root / relabeled)
     expected["duplicate"].append({original, relabeled})
     expected["conflicting_labels"].append({original, relabeled})
     for c in range(20, 23):
-        original = f"class_{c:03d}/img_00003.png"
-        near = f"class_{c:03d}/resaved_img_00003.jpg"
+        original = f"class_{c:03d}/img_00003.{ext}"
+        other = "png" if ext == "jpg" else "jpg"  # re-saved in the other format, resized
+        near = f"class_{c:03d}/resaved_img_00003.{other}"
         with Image.open(root / original) as img:
-            img.resize((img.width + 8, img.height + 8), Image.Resampling.BILINEAR).save(
-                root / near, quality=85
-            )
+            bigger = img.resize((img.width + 8, img.height + 8), Image.Resampling.BILINEAR)
+            fmt, params = FORMATS[other]
+            bigger.save(root / near, format=fmt, **params)
         expected["near_duplicate"].append({original, near})
     return expected
 
 
-def build(root: Path, images: int, classes: int, side: int) -> dict[str, list[set[str]]]:
+def build(root: Path, images: int, classes: int, side: int, ext: str) -> dict[str, list[set[str]]]:
     marker = root / ".benchmark.json"
     if marker.exists():
         meta = json.loads(marker.read_text())
-        if meta["images"] == images and meta["classes"] == classes and meta["side"] == side:
+        if (meta["images"], meta["classes"], meta["side"], meta.get("ext")) == (
+            images,
+            classes,
+            side,
+            ext,
+        ):
             print(f"reusing {root}", file=sys.stderr)
             return {k: [set(g) for g in v] for k, v in meta["expected"].items()}
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
     started = time.perf_counter()
-    jobs = [(root, c, n, side) for c, n in enumerate(class_sizes(images, classes, 100.0))]
+    sizes = class_sizes(images, classes, 100.0)
+    jobs = [(root, c, n, side, ext) for c, n in enumerate(sizes)]
     with multiprocessing.Pool() as pool:
         pool.map(_write_class, jobs, chunksize=1)
-    expected = plant(root)
+    expected = plant(root, ext)
     meta = {
         "images": images,
         "classes": classes,
         "side": side,
+        "ext": ext,
         "expected": {k: [sorted(g) for g in v] for k, v in expected.items()},
     }
     marker.write_text(json.dumps(meta))  # hidden: the scan counts it as a hidden file
@@ -170,11 +182,13 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=100_000)
     parser.add_argument("--classes", type=int, default=100)
     parser.add_argument("--side", type=int, default=32, help="image side in pixels")
+    parser.add_argument("--format", choices=sorted(FORMATS), default="png")
     parser.add_argument("--data", type=Path, default=None, help="where to build the dataset")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    root = args.data or HERE / "data" / f"scan-{args.images}-{args.classes}-{args.side}"
-    expected = build(root, args.images, args.classes, args.side)
+    name = f"scan-{args.images}-{args.classes}-{args.side}-{args.format}"
+    root = args.data or HERE / "data" / name
+    expected = build(root, args.images, args.classes, args.side, args.format)
 
     bare_header_loop(root)  # warm the page cache so every side reads from memory
     times: dict[str, list[float]] = {"bare": [], "full": [], "quick": []}
