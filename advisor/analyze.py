@@ -1,4 +1,4 @@
-"""The ``analyze`` service: scan → read every file → profile (→ probes and advice, later)."""
+"""The ``analyze`` service: scan → read every file → profile → probes (→ advice, later)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from pathlib import Path
 
 from advisor import __version__
 from advisor.output import check_output_path
-from advisor.profile import build_profile
+from advisor.profile import Status, build_profile, status_of
 from advisor.scan import Discovery, discover, inspect_all
 from advisor.schema import Analysis
+from advisor.settings import ProbeSettings
 
 
 def analyze(
@@ -20,19 +21,22 @@ def analyze(
     seed: int = 0,
     decode: bool = True,
     output: Path | None = None,
-    on_total: Callable[[int], None] | None = None,
+    probes: ProbeSettings | None = None,
+    on_stage: Callable[[str, int, str], None] | None = None,
     on_progress: Callable[[int], None] | None = None,
 ) -> Analysis:
-    """Profile a dataset. ``on_total`` learns how many files will be read, ``on_progress`` how
-    many finished since it was last called; both exist so a caller can draw a progress bar.
+    """Profile a dataset, then probe it with a backbone unless ``probes`` is None.
+
+    ``on_stage`` hears when a stage starts (description, items, unit) and ``on_progress`` how
+    many items finished since it was last called, so a caller can draw progress bars.
     ``decode=False`` is the quick profile: headers, format checksums and exact duplicates only.
     ``output`` is checked (writable, outside every folder holding the data) before any file is
     read, so a long scan never ends on an unwritable path."""
     found = discover(data, unlabeled, manifest)
     if output is not None:
         check_output_path(output, data_folders(found, data, unlabeled), inputs=[manifest])
-    if on_total:
-        on_total(len(found.entries))
+    if on_stage:
+        on_stage("reading files", len(found.entries), "files")
     facts = inspect_all([e.path for e in found.entries], decode, on_progress=on_progress)
     # A large dataset leaves hundreds of thousands of long-lived objects; without freezing them
     # the cyclic garbage collector re-scans them all while the profile is built (~40% of it).
@@ -41,7 +45,24 @@ def analyze(
         profile = build_profile(found, facts, decoded=decode)
     finally:
         gc.unfreeze()
-    return Analysis(tool_version=__version__, seed=seed, profile=profile)
+    measured = None
+    if probes is not None:
+        from advisor.probing import run_probes  # torch and timm: seconds to import, so only here
+
+        usable = [
+            i
+            for i, (entry, f) in enumerate(zip(found.entries, facts, strict=True))
+            if status_of(entry, f) is Status.image
+        ]
+        measured = run_probes(
+            found,
+            facts,
+            usable,
+            probes,
+            on_stage=(lambda name, n: on_stage(name, n, "images")) if on_stage else None,
+            on_progress=on_progress,
+        )
+    return Analysis(tool_version=__version__, seed=seed, profile=profile, probes=measured)
 
 
 def data_folders(found: Discovery, data: Path | None, unlabeled: Sequence[Path]) -> list[Path]:

@@ -7,6 +7,7 @@ an internal error is exit 1, with the traceback only under ``--debug``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import signal
 import sys
@@ -26,6 +27,7 @@ from rich.progress import (
     ProgressColumn,
     SpinnerColumn,
     Task,
+    TaskID,
     TextColumn,
     TimeRemainingColumn,
 )
@@ -37,8 +39,9 @@ from advisor.analyze import analyze as run_analysis
 from advisor.demo import DemoName, ShapesWorld, Style, make_demo
 from advisor.errors import InputError
 from advisor.output import write_atomically
-from advisor.render.terminal import render_analysis, render_demo
+from advisor.render.terminal import render_analysis, render_backbones, render_demo
 from advisor.schema import DOCUMENTS
+from advisor.settings import ProbeSettings
 
 _debug = False
 
@@ -128,12 +131,14 @@ DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks of inte
 class _Rate(ProgressColumn):
     def render(self, task: Task) -> Text:
         speed = task.finished_speed or task.speed
-        return Text(f"{speed:,.0f} files/s" if speed else "", style="cyan")
+        unit = task.fields.get("unit", "items")
+        return Text(f"{speed:,.0f} {unit}/s" if speed else "", style="cyan")
 
 
 @contextmanager
-def _file_progress(err: Console, quiet: bool, label: str):
-    """A progress bar on stderr, drawn only in a terminal; yields (set_total, advance)."""
+def _stages(err: Console, quiet: bool):
+    """Progress bars on stderr, one per stage, drawn only in a terminal; yields the
+    (on_stage, on_progress) callbacks the services take."""
     progress = Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -145,12 +150,19 @@ def _file_progress(err: Console, quiet: bool, label: str):
         transient=True,
         disable=quiet or not err.is_terminal,
     )
-    task = progress.add_task(label, total=None)
+    current: list[TaskID] = []
+
+    def on_stage(description: str, total: int, unit: str) -> None:
+        if current:
+            progress.update(current[-1], visible=False)
+        current.append(progress.add_task(description, total=total, unit=unit))
+
+    def on_progress(n: int) -> None:
+        if current:
+            progress.advance(current[-1], n)
+
     with progress:
-        yield (
-            lambda total: progress.update(task, total=total),
-            lambda n: progress.advance(task, n),
-        )
+        yield on_stage, on_progress
 
 
 def _destination(output: Path | None, as_json: bool) -> tuple[Path | None, bool]:
@@ -191,6 +203,32 @@ def analyze(
     no_probes: Annotated[
         bool, typer.Option("--no-probes", help="Profile only: skip the backbone probes.")
     ] = False,
+    backbone: Annotated[
+        str,
+        typer.Option(
+            "--backbone",
+            help="imagenet, torchvision:NAME, timm:NAME, file:PATH[:ARCH], random:ARCH or auto.",
+        ),
+    ] = "auto",
+    sample: Annotated[
+        int, typer.Option("--sample", min=1, help="Labeled images probed at most (stratified).")
+    ] = 2000,
+    reference: Annotated[
+        Path | None,
+        typer.Option("--reference", help="Folder of images to measure the distance to."),
+    ] = None,
+    device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda or mps.")] = "auto",
+    resolution: Annotated[
+        int | None,
+        typer.Option(
+            "--resolution",
+            min=32,
+            help="Probe input size (default: 128 on a CPU, the weights' own on a GPU).",
+        ),
+    ] = None,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Neither read nor write the feature cache.")
+    ] = False,
     quick: Annotated[
         bool,
         typer.Option(
@@ -205,28 +243,41 @@ def analyze(
     seed: SeedOpt = 0,
     debug: DebugOpt = False,
 ) -> None:
-    """Profile a dataset: counts, classes, imbalance, image formats and data problems."""
+    """Profile a dataset and probe it with a pretrained backbone: counts, classes, imbalance,
+    data problems, domain gap and transferability."""
     global _debug
     _debug = debug
     output, as_json = _destination(output, as_json)
-    extra = unlabeled or []
+    settings = None
+    if not no_probes:
+        settings = ProbeSettings(
+            backbone=backbone,
+            sample=sample,
+            reference=reference,
+            device=device,
+            cache=not no_cache,
+            seed=seed,
+            resolution=resolution,
+        )
     err = Console(stderr=True, quiet=quiet)
     started = time.perf_counter()
-    with _file_progress(err, quiet, "reading files") as (set_total, advance):
+    with _stages(err, quiet) as (on_stage, on_progress):
         analysis = run_analysis(
             data,
-            extra,
+            unlabeled or [],
             manifest,
             seed=seed,
             decode=not quick,
             output=output,
-            on_total=set_total,
-            on_progress=advance,
+            probes=settings,
+            on_stage=on_stage,
+            on_progress=on_progress,
         )
-    files = analysis.profile.files
-    err.print(
-        f"profiled {files.seen:,} files in {time.perf_counter() - started:.1f} s", style="dim"
-    )
+    note = f"profiled {analysis.profile.files.seen:,} files"
+    if analysis.probes is not None:
+        probed = analysis.probes.labeled_sample + analysis.probes.unlabeled_sample
+        note += f", probed {probed:,} images with {analysis.probes.backbone}"
+    err.print(f"{note} in {time.perf_counter() - started:.1f} s", style="dim")
     if _emit(analysis, as_json, output):
         render_analysis(Console(), analysis)
 
@@ -269,6 +320,20 @@ def demo(
         document = make_demo(out, dataset, seed, force, clean, world, output)
     if _emit(document, as_json, output):
         render_demo(Console(), document)
+
+
+@app.command()
+def backbones(
+    as_json: JsonOpt = False,
+) -> None:
+    """List the backbone specs this machine can use offline, and why the others cannot be."""
+    from advisor.backbones import available_backbones  # imports torch: only when asked
+
+    infos = available_backbones()
+    if as_json:
+        print(json.dumps([dataclasses.asdict(info) for info in infos], indent=2))
+        return
+    render_backbones(Console(), infos)
 
 
 @app.command()

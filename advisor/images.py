@@ -68,6 +68,15 @@ def to_rgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB")
 
 
+def open_rgb(path: str) -> Image.Image:
+    """Decode an image file (its first frame) into 8-bit RGB under the mode policy of ``to_rgb``:
+    what every network in the tool sees."""
+    with Image.open(path) as img:
+        img.load()
+        rgb = to_rgb(img)
+        return rgb.copy() if rgb is img else rgb  # closing the file frees an image it returns
+
+
 def _stretch_to_l(img: Image.Image) -> Image.Image:
     arr = np.asarray(img, dtype=np.float64)
     lo, hi = float(arr.min()), float(arr.max())

@@ -39,17 +39,22 @@ def check_output_path(
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """Write to a temporary file beside the target and rename it into place, so readers never
-    see a half-written file, even if the process dies mid-write. The file gets the permissions
-    an ordinary new file would (temporary files are private by default)."""
+    """Write text to a temporary file beside the target and rename it into place, so readers
+    never see a half-written file, even if the process dies mid-write."""
+    write_bytes_atomically(path, text.encode("utf-8"))
+
+
+def write_bytes_atomically(path: Path, data: bytes) -> None:
+    """``write_atomically`` for bytes. The file gets the permissions an ordinary new file would
+    (temporary files are private by default)."""
     try:
         fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:
         raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
     try:
         os.fchmod(fd, 0o666 & ~current_umask())
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
         os.replace(temp, path)
     except BaseException as exc:
         Path(temp).unlink(missing_ok=True)

@@ -1,4 +1,32 @@
-"""Measurements over feature arrays: pure functions, no printing, no CLI, no file I/O.
+"""Measurements of a dataset through a pretrained network's eyes, as pure functions over arrays.
 
-Installed as ``advisor.probes``. The backbone probes (domain gap, transferability) land here.
+Nothing here prints, reads files or knows about the command line: callers (the analyze service)
+extract features and pass arrays in, and turn the numbers into reports. Installed as
+``advisor.probes``.
 """
+
+from .classifiers import CVScore, knn_accuracy, linear_probe_accuracy
+from .domain import (
+    batchnorm_divergence,
+    calibrated_gap,
+    class_separation,
+    prediction_entropy,
+    proxy_a_distance,
+)
+from .transferability import h_score, h_score_shrinkage, leep, logme, nce
+
+__all__ = [
+    "CVScore",
+    "batchnorm_divergence",
+    "calibrated_gap",
+    "class_separation",
+    "h_score",
+    "h_score_shrinkage",
+    "knn_accuracy",
+    "leep",
+    "linear_probe_accuracy",
+    "logme",
+    "nce",
+    "prediction_entropy",
+    "proxy_a_distance",
+]

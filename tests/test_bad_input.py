@@ -24,17 +24,17 @@ def _data(tmp: Path) -> Path:
 
 
 def _missing_path(tmp: Path) -> list:
-    return ["analyze", tmp / "does-not-exist"]
+    return ["analyze", "--no-probes", tmp / "does-not-exist"]
 
 
 def _empty_folder(tmp: Path) -> list:
     (tmp / "empty").mkdir()
-    return ["analyze", tmp / "empty"]
+    return ["analyze", "--no-probes", tmp / "empty"]
 
 
 def _file_for_folder(tmp: Path) -> list:
     write_png(tmp / "picture.png", 1)
-    return ["analyze", tmp / "picture.png"]
+    return ["analyze", "--no-probes", tmp / "picture.png"]
 
 
 def _no_readable_image(tmp: Path) -> list:
@@ -44,22 +44,22 @@ def _no_readable_image(tmp: Path) -> list:
     (junk / "cat" / "empty.jpg").write_bytes(b"")
     (junk / "notes.txt").write_text("hello")
     (junk / ".thumb.png").write_bytes(png_bytes(2))  # hidden: skipped, so still no image
-    return ["analyze", junk]
+    return ["analyze", "--no-probes", junk]
 
 
 def _manifest_missing(tmp: Path) -> list:
-    return ["analyze", "--manifest", tmp / "labels.csv"]
+    return ["analyze", "--no-probes", "--manifest", tmp / "labels.csv"]
 
 
 def _manifest_not_csv(tmp: Path) -> list:
     (tmp / "labels.csv").write_bytes(png_bytes(3))
-    return ["analyze", "--manifest", tmp / "labels.csv"]
+    return ["analyze", "--no-probes", "--manifest", tmp / "labels.csv"]
 
 
 def _manifest_without_path_column(tmp: Path) -> list:
     write_png(tmp / "a.png", 4)
     (tmp / "labels.csv").write_text("file,label\na.png,cat\n")
-    return ["analyze", "--manifest", tmp / "labels.csv"]
+    return ["analyze", "--no-probes", "--manifest", tmp / "labels.csv"]
 
 
 def _manifest_names_missing_files(tmp: Path) -> list:
@@ -67,48 +67,56 @@ def _manifest_names_missing_files(tmp: Path) -> list:
     (tmp / "labels.csv").write_text(
         "path,label\na.png,cat\nmissing_first.png,cat\nmissing_2.png,dog\nsub/missing_3.png,dog\n"
     )
-    return ["analyze", "--manifest", tmp / "labels.csv"]
+    return ["analyze", "--no-probes", "--manifest", tmp / "labels.csv"]
 
 
 def _manifest_unknown_split(tmp: Path) -> list:
     write_png(tmp / "a.png", 6)
     (tmp / "labels.csv").write_text("path,label,split\na.png,cat,holdout\n")
-    return ["analyze", "--manifest", tmp / "labels.csv"]
+    return ["analyze", "--no-probes", "--manifest", tmp / "labels.csv"]
 
 
 def _manifest_empty(tmp: Path) -> list:
     (tmp / "labels.csv").write_text("")
-    return ["analyze", "--manifest", tmp / "labels.csv"]
+    return ["analyze", "--no-probes", "--manifest", tmp / "labels.csv"]
 
 
 def _output_folder_missing(tmp: Path) -> list:
-    return ["analyze", _data(tmp), "-o", tmp / "no-such-folder" / "out.json"]
+    return ["analyze", "--no-probes", _data(tmp), "-o", tmp / "no-such-folder" / "out.json"]
 
 
 def _output_inside_data(tmp: Path) -> list:
-    return ["analyze", _data(tmp), "-o", tmp / "data" / "out.json"]
+    return ["analyze", "--no-probes", _data(tmp), "-o", tmp / "data" / "out.json"]
 
 
 def _output_deep_inside_data(tmp: Path) -> list:
-    return ["analyze", _data(tmp), "--json", "-o", tmp / "data" / "cat" / "out.json"]
+    return ["analyze", "--no-probes", _data(tmp), "--json", "-o", tmp / "data" / "cat" / "out.json"]
 
 
 def _output_inside_unlabeled_folder(tmp: Path) -> list:
     write_png(tmp / "pool" / "u.png", 7)
-    return ["analyze", _data(tmp), "--unlabeled", tmp / "pool", "-o", tmp / "pool" / "o.json"]
+    return [
+        "analyze",
+        "--no-probes",
+        _data(tmp),
+        "--unlabeled",
+        tmp / "pool",
+        "-o",
+        tmp / "pool" / "o.json",
+    ]
 
 
 def _output_is_a_folder(tmp: Path) -> list:
     (tmp / "results").mkdir()
-    return ["analyze", _data(tmp), "-o", tmp / "results"]
+    return ["analyze", "--no-probes", _data(tmp), "-o", tmp / "results"]
 
 
 def _seed_not_integer(tmp: Path) -> list:
-    return ["analyze", _data(tmp), "--seed", "seven"]
+    return ["analyze", "--no-probes", _data(tmp), "--seed", "seven"]
 
 
 def _unlabeled_missing(tmp: Path) -> list:
-    return ["analyze", _data(tmp), "--unlabeled", tmp / "nowhere"]
+    return ["analyze", "--no-probes", _data(tmp), "--unlabeled", tmp / "nowhere"]
 
 
 def _no_data_no_manifest(tmp: Path) -> list:
@@ -116,7 +124,7 @@ def _no_data_no_manifest(tmp: Path) -> list:
 
 
 def _unknown_option(tmp: Path) -> list:
-    return ["analyze", _data(tmp), "--colour"]
+    return ["analyze", "--no-probes", _data(tmp), "--colour"]
 
 
 def _unknown_command(tmp: Path) -> list:
@@ -125,7 +133,7 @@ def _unknown_command(tmp: Path) -> list:
 
 def _failed_analysis_with_output(tmp: Path) -> list:
     (tmp / "empty").mkdir()
-    return ["analyze", tmp / "empty", "--json", "-o", tmp / "out.json"]
+    return ["analyze", "--no-probes", tmp / "empty", "--json", "-o", tmp / "out.json"]
 
 
 def _demo_unknown_dataset(tmp: Path) -> list:
@@ -163,19 +171,26 @@ def _output_inside_manifest_folder(tmp: Path) -> list:
     write_png(images / "a.png", 1)
     write_png(images / "b.png", 2)
     (tmp / "labels.csv").write_text("path,label\nimages/a.png,x\nimages/b.png,y\n")
-    return ["analyze", "--manifest", tmp / "labels.csv", "-o", images / "profile.json"]
+    return [
+        "analyze",
+        "--no-probes",
+        "--manifest",
+        tmp / "labels.csv",
+        "-o",
+        images / "profile.json",
+    ]
 
 
 def _output_overwrites_manifest(tmp: Path) -> list:
     write_png(tmp / "images" / "a.png", 1)
     (tmp / "labels.csv").write_text("path,label\nimages/a.png,x\n")
-    return ["analyze", "--manifest", tmp / "labels.csv", "-o", tmp / "labels.csv"]
+    return ["analyze", "--no-probes", "--manifest", tmp / "labels.csv", "-o", tmp / "labels.csv"]
 
 
 def _manifest_names_a_folder(tmp: Path) -> list:
     write_png(tmp / "images" / "a.png", 1)
     (tmp / "labels.csv").write_text("path,label\nimages/a.png,x\nimages,y\n")
-    return ["analyze", "--manifest", tmp / "labels.csv"]
+    return ["analyze", "--no-probes", "--manifest", tmp / "labels.csv"]
 
 
 def _demo_out_under_a_file(tmp: Path) -> list:
@@ -268,7 +283,7 @@ def test_real_process_success_keeps_stdout_pure_json(tmp_path: Path) -> None:
     data = _data(tmp_path)
     before = listing(data)
     proc = subprocess.run(
-        [sys.executable, "-m", "advisor", "analyze", str(data), "--json"],
+        [sys.executable, "-m", "advisor", "analyze", "--no-probes", str(data), "--json"],
         capture_output=True,
         text=True,
         timeout=60,

@@ -92,7 +92,7 @@ def test_schema_lists_documents_and_rejects_unknown_names() -> None:
 
 
 def test_analyze_json_is_pure_json_that_validates(dataset: Path, schemas) -> None:
-    res = invoke("analyze", dataset, "--json", "--seed", "7")
+    res = invoke("analyze", "--no-probes", dataset, "--json", "--seed", "7")
     assert res.exit_code == 0, res.stderr
     document = json.loads(res.stdout)  # nothing but the document on stdout
     validate(document, schemas["analyze"])
@@ -107,7 +107,7 @@ def test_analyze_json_is_pure_json_that_validates(dataset: Path, schemas) -> Non
 
 
 def test_schema_rejects_a_document_that_breaks_it(dataset: Path, schemas) -> None:
-    document = json.loads(invoke("analyze", dataset, "--json").stdout)
+    document = json.loads(invoke("analyze", "--no-probes", dataset, "--json").stdout)
     document["profile"]["files"]["seen"] = -1
     with pytest.raises(jsonschema.ValidationError):
         validate(document, schemas["analyze"])
@@ -118,16 +118,16 @@ def test_schema_rejects_a_document_that_breaks_it(dataset: Path, schemas) -> Non
 
 
 def test_quick_profile_says_so(dataset: Path) -> None:
-    res = invoke("analyze", dataset, "--quick", "--json", "-q")
+    res = invoke("analyze", "--no-probes", dataset, "--quick", "--json", "-q")
     assert res.exit_code == 0, res.stderr
     assert json.loads(res.stdout)["profile"]["decoded"] is False
-    res = invoke("analyze", dataset, "--quick")
+    res = invoke("analyze", "--no-probes", dataset, "--quick")
     assert "quick profile" in res.stdout
-    assert "quick profile" not in invoke("analyze", dataset).stdout
+    assert "quick profile" not in invoke("analyze", "--no-probes", dataset).stdout
 
 
 def test_quiet_keeps_stderr_empty(dataset: Path) -> None:
-    res = invoke("analyze", dataset, "--json", "--quiet")
+    res = invoke("analyze", "--no-probes", dataset, "--json", "--quiet")
     assert res.exit_code == 0
     assert res.stderr == ""
     json.loads(res.stdout)
@@ -138,7 +138,7 @@ def test_output_file_is_the_same_json_written_atomically(dataset: Path, tmp_path
     out_dir.mkdir()
     target = out_dir / "analysis.json"
     target.write_text("old contents")
-    res = invoke("analyze", dataset, "--json", "-o", target)
+    res = invoke("analyze", "--no-probes", dataset, "--json", "-o", target)
     assert res.exit_code == 0, res.stderr
     assert target.read_text() == res.stdout
     assert sorted(p.name for p in out_dir.iterdir()) == ["analysis.json"]  # no temp file left
@@ -146,7 +146,7 @@ def test_output_file_is_the_same_json_written_atomically(dataset: Path, tmp_path
 
 def test_output_file_without_json_shows_the_report(dataset: Path, tmp_path: Path) -> None:
     target = tmp_path / "analysis.json"
-    res = invoke("analyze", dataset, "--output", target)
+    res = invoke("analyze", "--no-probes", dataset, "--output", target)
     assert res.exit_code == 0, res.stderr
     document = json.loads(target.read_text())
     assert document["profile"]["files"]["images"] == 7
@@ -155,7 +155,7 @@ def test_output_file_without_json_shows_the_report(dataset: Path, tmp_path: Path
 
 
 def test_terminal_report(dataset: Path) -> None:
-    res = invoke("analyze", dataset)
+    res = invoke("analyze", "--no-probes", dataset)
     assert res.exit_code == 0, res.stderr
     out = res.stdout
     with pytest.raises(json.JSONDecodeError):
@@ -174,9 +174,9 @@ def test_terminal_report(dataset: Path) -> None:
 def test_analysis_never_writes_into_the_data_folder(dataset: Path, tmp_path: Path) -> None:
     (dataset / ".hidden").write_text("x")
     before = listing(dataset)
-    res = invoke("analyze", dataset, "--json", "-o", tmp_path / "a.json")
+    res = invoke("analyze", "--no-probes", dataset, "--json", "-o", tmp_path / "a.json")
     assert res.exit_code == 0
-    res = invoke("analyze", dataset)
+    res = invoke("analyze", "--no-probes", dataset)
     assert res.exit_code == 0
     assert listing(dataset) == before
 
@@ -188,13 +188,13 @@ def test_internal_error_is_one_line_and_exit_1(
         raise RuntimeError("boom")
 
     monkeypatch.setattr(advisor.cli, "run_analysis", explode)
-    res = invoke("analyze", dataset)
+    res = invoke("analyze", "--no-probes", dataset)
     assert res.exit_code == 1
     line = one_error_line(res.stderr)
     assert "internal error" in line and "RuntimeError: boom" in line and "--debug" in line
     assert "Traceback" not in res.output
 
-    res = invoke("analyze", dataset, "--debug")
+    res = invoke("analyze", "--no-probes", dataset, "--debug")
     assert res.exit_code == 1
     assert "Traceback" in res.stderr
     assert res.stderr.rstrip().splitlines()[-1].startswith("advisor: error: internal error")
@@ -205,7 +205,7 @@ def test_interrupt_exits_130(dataset: Path, monkeypatch: pytest.MonkeyPatch) -> 
         raise KeyboardInterrupt
 
     monkeypatch.setattr(advisor.cli, "run_analysis", interrupt)
-    res = invoke("analyze", dataset)
+    res = invoke("analyze", "--no-probes", dataset)
     assert res.exit_code == 130
     assert "Traceback" not in res.output
     assert res.stdout == ""
@@ -257,7 +257,7 @@ def test_digits_demo_document(digits, schemas) -> None:
 
 def test_digits_demo_then_analyze_finds_every_planted_problem(digits, schemas) -> None:
     out, demo = digits
-    res = invoke("analyze", out, "--json", "--quiet")
+    res = invoke("analyze", "--no-probes", out, "--json", "--quiet")
     assert res.exit_code == 0, res.stderr
     document = json.loads(res.stdout)
     validate(document, schemas["analyze"])
@@ -283,7 +283,7 @@ def test_clean_digits_demo_reports_only_scans_that_look_identical(tmp_path: Path
     document = demo_json(out, "--clean")
     assert document["planted"] == []
     assert document["images"] == 1797
-    res = invoke("analyze", out, "--json", "--quiet")
+    res = invoke("analyze", "--no-probes", out, "--json", "--quiet")
     assert res.exit_code == 0
     found = json.loads(res.stdout)["profile"]["problems"]
     assert {p["kind"] for p in found} <= {"near_duplicate", "split_leak"}
@@ -343,7 +343,7 @@ def test_shapes_demo_styles_and_classes(tmp_path: Path, style: str) -> None:
     document = demo_json(out, *args, "--size", "24")
     assert len(document["labeled"]["train"]) == 10
     assert document["images"] == 60 == len(list(out.rglob("*.png")))
-    profile = json.loads(invoke("analyze", out, "--json", "-q").stdout)["profile"]
+    profile = json.loads(invoke("analyze", "--no-probes", out, "--json", "-q").stdout)["profile"]
     assert profile["files"]["images"] == 60
     assert profile["sizes"]["most_common"] == [{"width": 24, "height": 24, "count": 60}]
 

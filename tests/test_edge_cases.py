@@ -71,7 +71,7 @@ def test_output_file_gets_ordinary_permissions(tmp_path: Path) -> None:
     make_class_folders(data, {"cat": 2})
     previous = os.umask(0o022)
     try:
-        result = invoke("analyze", data, "-q", "-o", tmp_path / "profile.json")
+        result = invoke("analyze", "--no-probes", data, "-q", "-o", tmp_path / "profile.json")
         demo = invoke("demo", "--out", tmp_path / "demo", "--dataset", "shapes", "--images", "8")
     finally:
         os.umask(previous)
@@ -83,7 +83,7 @@ def test_output_file_gets_ordinary_permissions(tmp_path: Path) -> None:
 def test_dash_output_means_stdout(tmp_path: Path) -> None:
     data = tmp_path / "data"
     make_class_folders(data, {"cat": 2})
-    result = invoke("analyze", data, "-q", "-o", "-")
+    result = invoke("analyze", "--no-probes", data, "-q", "-o", "-")
     assert result.exit_code == 0
     assert json.loads(result.stdout)["profile"]["files"]["images"] == 2
     assert not (Path.cwd() / "-").exists()
@@ -107,9 +107,9 @@ def _run(args: list[str], **env: str) -> subprocess.CompletedProcess:
 def test_no_color_turns_colour_off(tmp_path: Path) -> None:
     data = tmp_path / "data"
     make_class_folders(data, {"cat": 3, "dog": 1})
-    forced = _run(["analyze", str(data)], FORCE_COLOR="1")
-    plain = _run(["analyze", str(data)], FORCE_COLOR="1", NO_COLOR="1")
-    piped = _run(["analyze", str(data)])
+    forced = _run(["analyze", "--no-probes", str(data)], FORCE_COLOR="1")
+    plain = _run(["analyze", "--no-probes", str(data)], FORCE_COLOR="1", NO_COLOR="1")
+    piped = _run(["analyze", "--no-probes", str(data)])
     assert forced.returncode == plain.returncode == piped.returncode == 0
     colour = re.compile(r"\x1b\[(?:[0-9;]*;)?(?:3[0-8]|9[0-7])[;m]")  # foreground colours
     assert colour.search(forced.stdout)  # they appear when forced, so the check can fail

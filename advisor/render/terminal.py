@@ -9,7 +9,16 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from advisor.schema import Analysis, DemoDataset, Imbalance, Problem, ProblemKind, Profile
+from advisor.schema import (
+    Analysis,
+    DemoDataset,
+    Imbalance,
+    Measurement,
+    Probes,
+    Problem,
+    ProblemKind,
+    Profile,
+)
 
 MAX_BARS = 25
 """Classes drawn in the distribution chart; the rest are summarised in one line."""
@@ -45,6 +54,8 @@ def render_analysis(console: Console, analysis: Analysis) -> None:
                 "(PNG); run without --quick for the full check",
             )
         )
+    if analysis.probes is not None:
+        console.print(_probes(analysis.probes))
     for notice in profile.notices:
         shown = ", ".join(notice.paths[:MAX_PATHS]) + (" …" if notice.count > MAX_PATHS else "")
         console.print(Text.assemble(("note ", "cyan"), f"{notice.count} {notice.detail}: {shown}"))
@@ -161,6 +172,76 @@ def _problems(problems: list[Problem]) -> Panel:
     return Panel(table, title=f"Problems ({len(problems)})")
 
 
+def gap_words(score: float) -> str:
+    """Plain words for the aggregate domain gap (quarters of the natural-to-noise scale)."""
+    if score < 0.25:
+        return "near the backbone's source (natural photos)"
+    if score < 0.5:
+        return "moderately far from the backbone's source"
+    if score < 0.75:
+        return "far from the backbone's source"
+    return "very far from the backbone's source, close to noise"
+
+
+def _reading(m: Measurement) -> str:
+    if m.value is None:
+        return f"– ({m.skipped})"
+    text = f"{m.value:.3f}" if abs(m.value) < 1000 else f"{m.value:,.0f}"
+    return text + (f" ± {m.spread:.3f}" if m.spread is not None else "")
+
+
+def _probes(probes: Probes) -> Panel:
+    gap = probes.domain_gap
+    table = Table(box=None, padding=(0, 2), show_header=True, header_style="bold")
+    table.add_column("probe", no_wrap=True)
+    table.add_column("value", justify="right", no_wrap=True)
+    table.add_column("images", justify="right", no_wrap=True)
+    table.add_column("meaning", overflow="fold")
+    rows = [
+        ("domain gap", gap.score),
+        ("batch-norm divergence", gap.batchnorm_divergence),
+        ("source-head entropy", gap.source_entropy),
+        ("k-NN gain over untrained", gap.knn_gain),
+        ("LogME gain over untrained", gap.logme_gain),
+        ("PAD to --reference", gap.reference_pad),
+        ("PAD labeled vs unlabeled", gap.pool_shift_pad),
+        ("LogME", probes.transferability.logme),
+        ("LEEP", probes.transferability.leep),
+        ("NCE", probes.transferability.nce),
+        ("H-score", probes.transferability.h_score),
+        ("H-score (shrinkage)", probes.transferability.h_score_shrinkage),
+        ("k-NN accuracy", probes.transferability.knn_accuracy),
+        ("linear-probe accuracy", probes.transferability.linear_probe_accuracy),
+        ("class separation", probes.granularity.class_separation),
+    ]
+    for name, m in rows:
+        table.add_row(name, _reading(m), f"{m.sample:,}" if m.value is not None else "", m.meaning)
+    parts: list = []
+    if gap.score.value is not None:
+        parts.append(
+            Text.assemble(
+                ("domain gap ", "bold"),
+                (f"{gap.score.value:.2f}", "bold magenta"),
+                f": {gap_words(gap.score.value)}",
+            )
+        )
+    if probes.granularity.fine_grained is not None:
+        kind = "fine-grained" if probes.granularity.fine_grained else "coarse"
+        parts.append(
+            Text(
+                f"classes look {kind} in this feature space "
+                f"(separation threshold {probes.granularity.threshold:g})"
+            )
+        )
+    parts.append(table)
+    subtitle = (
+        f"{probes.backbone} at {probes.resolution} px on {probes.device}, "
+        f"{probes.labeled_sample:,} labeled + {probes.unlabeled_sample:,} unlabeled images, "
+        f"cache {probes.cache}, {probes.seconds:.1f} s"
+    )
+    return Panel(Group(*parts), title="Probes", subtitle=subtitle)
+
+
 def render_demo(console: Console, demo: DemoDataset) -> None:
     """Say what the demo wrote and what to run next."""
     per_split = ", ".join(f"{sum(c.values()):,} labeled in {s}" for s, c in demo.labeled.items())
@@ -171,3 +252,15 @@ def render_demo(console: Console, demo: DemoDataset) -> None:
     for planted in demo.planted:
         console.print(f"  planted {planted}")
     console.print(f"Next: [bold]advisor analyze {demo.out}[/]")
+
+
+def render_backbones(console: Console, infos: list) -> None:
+    """The backbone specs: which ones work offline here, and what is missing for the others."""
+    table = Table(box=None, padding=(0, 2), header_style="bold")
+    table.add_column("spec")
+    table.add_column("available")
+    table.add_column("what it is / what is missing", overflow="fold")
+    for info in infos:
+        mark = Text("yes", style="green") if info.available else Text("no", style="red")
+        table.add_row(info.spec, mark, info.description if info.available else info.why_not)
+    console.print(table)
