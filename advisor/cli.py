@@ -40,7 +40,7 @@ from advisor.demo import DemoName, ShapesWorld, Style, make_demo
 from advisor.errors import InputError
 from advisor.output import write_atomically
 from advisor.render.terminal import render_analysis, render_backbones, render_demo
-from advisor.schema import DOCUMENTS
+from advisor.schema import DOCUMENTS, BackboneEntry, BackboneList
 from advisor.settings import ProbeSettings
 
 _debug = False
@@ -223,7 +223,7 @@ def analyze(
         typer.Option(
             "--resolution",
             min=32,
-            help="Probe input size (default: 128 on a CPU, the weights' own on a GPU).",
+            help="Probe input size (default: 160 on a CPU, the weights' own on a GPU).",
         ),
     ] = None,
     no_cache: Annotated[
@@ -329,11 +329,12 @@ def backbones(
     """List the backbone specs this machine can use offline, and why the others cannot be."""
     from advisor.backbones import available_backbones  # imports torch: only when asked
 
-    infos = available_backbones()
-    if as_json:
-        print(json.dumps([dataclasses.asdict(info) for info in infos], indent=2))
-        return
-    render_backbones(Console(), infos)
+    document = BackboneList(
+        tool_version=__version__,
+        backbones=[BackboneEntry(**dataclasses.asdict(info)) for info in available_backbones()],
+    )
+    if _emit(document, as_json, None):
+        render_backbones(Console(), document.backbones)
 
 
 @app.command()

@@ -47,16 +47,18 @@ from advisor.scan import Discovery, discover, inspect_all
 from advisor.schema import DomainGap, Granularity, Measurement, Probes, Transferability
 from advisor.settings import ProbeSettings
 
-CPU_RESOLUTION = 128
-"""Probe resolution on a CPU. 2,000 images take ~17 s at 128 px on two cores (~72 s at 224);
-the batch-norm divergence orders the anchor sets the same way at 64, 96 and 128 px, while the
-source head's predictions degrade below 128 (see benchmarks/README.md, probes)."""
+CPU_RESOLUTION = 160
+"""Probe resolution on a CPU: 2,000 images take ~35 s at 160 px on two cores (~72 s at 224),
+within the minute the probes may take, and the fixed costs around the forward pass (decoding,
+the untrained baseline, the probes' own arithmetic, ~7 s) stay under a third of it. The
+batch-norm divergence orders the anchor sets the same way from 64 to 224 px (knowledge/
+domain_gap.json); benchmarks/README.md compares probe values at 160 and 224 px."""
 
 POOL_SAMPLE = 500
 REFERENCE_SAMPLE = 500
-BASELINE_SAMPLE = 256
-"""Images through the untrained network: enough for a k-NN and LogME reading, few enough that
-the baseline costs an eighth of the main pass."""
+BASELINE_SAMPLE = 192
+"""Images through the untrained network: enough for a k-NN and LogME reading (24 per class
+for 8 classes), few enough that the baseline costs a tenth of the main pass."""
 ANCHOR_IMAGES = 64
 FINE_GRAINED_SEPARATION = 1.0
 """Class separation (within-class spread over between-centre distance) from which classes
@@ -136,7 +138,9 @@ def run_probes(
         reference_features,
         settings.seed,
     )
-    probes = Probes(
+    transferability = _transferability(x, y, main.logits, settings.seed)
+    granularity = _granularity(x, y)
+    return Probes(
         backbone=backbone.spec,
         backbone_description=backbone.description,
         resolution=backbone.preprocessing.resolution,
@@ -144,12 +148,11 @@ def run_probes(
         labeled_sample=len(labeled),
         unlabeled_sample=len(pool),
         cache="off" if cache is None else ("hit" if main.cached else "miss"),
-        seconds=round(time.perf_counter() - started, 2),
+        seconds=round(time.perf_counter() - started, 2),  # after every probe has run
         domain_gap=domain,
-        transferability=_transferability(x, y, main.logits, settings.seed),
-        granularity=_granularity(x, y),
+        transferability=transferability,
+        granularity=granularity,
     )
-    return probes
 
 
 def _reference_images(folder: Path) -> tuple[list[str], list[bytes]]:

@@ -233,5 +233,24 @@ class DemoDataset(_Model):
     planted: list[str] = Field(description="Problems placed on purpose for the report to find.")
 
 
-DOCUMENTS: dict[str, type[BaseModel]] = {"analyze": Analysis, "demo": DemoDataset}
+class BackboneEntry(_Model):
+    spec: str
+    description: str
+    available: bool
+    why_not: str | None
+
+
+class BackboneList(_Model):
+    """What advisor backbones --json writes: the specs usable offline on this machine."""
+
+    schema_version: Literal["1.0"] = SCHEMA_VERSION
+    tool_version: str
+    backbones: list[BackboneEntry]
+
+
+DOCUMENTS: dict[str, type[BaseModel]] = {
+    "analyze": Analysis,
+    "demo": DemoDataset,
+    "backbones": BackboneList,
+}
 """Name given to ``advisor schema`` -> the model of the document."""

@@ -13,7 +13,7 @@ Goals (issue 6): cold under 60 s and at most 1.3x bare; warm at least 10x faster
 With ``--compare 224`` it also probes at 224 px to show what the CPU resolution costs.
 
     python benchmarks/probes.py
-    python benchmarks/probes.py --resolution 128 --compare 224
+    python benchmarks/probes.py --compare 224
 """
 
 from __future__ import annotations

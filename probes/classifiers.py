@@ -108,6 +108,7 @@ def linear_probe_accuracy(
     folds: int = 5,
     seed: int = 0,
     max_iter: int = 1000,
+    tol: float = 1e-3,
 ) -> CVScore:
     """Cross-validated accuracy of a multinomial logistic regression on the standardised
     features: the standard "linear evaluation" of a representation, and the closest cheap
@@ -121,7 +122,11 @@ def linear_probe_accuracy(
     in under 125 L-BFGS iterations. A fixed default rather than a per-dataset search,
     because a nested search would multiply the cost by the grid size for a probe that is read
     comparatively (pretrained vs untrained features), not as a final accuracy.
+
+    tol = 1e-3 rather than scikit-learn's 1e-4: on 2,000 images of 8 classes through the same
+    network at 128 px the accuracy moved by 0.0015 (0.8800 to 0.8785) while the five fits took
+    2.3 s instead of 5.1 s, half of the probes' time after the forward pass.
     """
     f, y, _ = check_features_labels(features, labels)
-    model = LogisticRegression(C=C, max_iter=max_iter)
+    model = LogisticRegression(C=C, max_iter=max_iter, tol=tol)
     return _cross_validate(model, f, y, _fold_count(y, folds), seed)

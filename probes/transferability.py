@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy import sparse
-from sklearn.covariance import LedoitWolf
+from sklearn.covariance import ledoit_wolf_shrinkage
 
 __all__ = ["h_score", "h_score_shrinkage", "leep", "logme", "nce"]
 
@@ -259,6 +259,11 @@ def h_score_shrinkage(features: ArrayLike, labels: ArrayLike) -> float:
     shrinkage a tends to 0 and the two scores agree.
     """
     f, y, classes = check_features_labels(features, labels)
-    estimate = LedoitWolf(assume_centered=False).fit(f)
-    shrinkage = float(estimate.shrinkage_)
-    return (1.0 - shrinkage) * _h_from_covariance(estimate.covariance_, f, y, classes)
+    centred = f - f.mean(axis=0)
+    # scikit-learn's estimate, built here from its shrinkage alone: LedoitWolf().fit would also
+    # invert the matrix, a second eigendecomposition this score never uses
+    shrinkage = float(ledoit_wolf_shrinkage(centred, assume_centered=True))
+    empirical = centred.T @ centred / len(f)
+    covariance = (1.0 - shrinkage) * empirical
+    covariance.flat[:: len(covariance) + 1] += shrinkage * np.trace(empirical) / f.shape[1]
+    return (1.0 - shrinkage) * _h_from_covariance(covariance, f, y, classes)

@@ -81,7 +81,8 @@ def test_help_lists_the_commands() -> None:
 def test_schema_lists_documents_and_rejects_unknown_names() -> None:
     res = invoke("schema")
     assert res.exit_code == 0
-    assert [line.split("\t")[0] for line in res.stdout.splitlines()] == ["analyze", "demo"]
+    names = [line.split("\t")[0] for line in res.stdout.splitlines()]
+    assert names == ["analyze", "demo", "backbones"]
     res = invoke("schema", "nonsense")
     assert res.exit_code == 2
     assert "nonsense" in one_error_line(res.stderr)

@@ -7,6 +7,7 @@ import math
 import time
 from pathlib import Path
 
+import jsonschema
 import pytest
 from conftest import listing, make_class_folders, write_png
 from typer.testing import CliRunner
@@ -172,6 +173,9 @@ def test_cli_empty_reference_and_bad_checkpoint(dataset: Path, tmp_path: Path) -
 def test_backbones_command_lists_the_shipped_one() -> None:
     result = invoke("backbones", "--json")
     assert result.exit_code == 0
-    listed = {row["spec"]: row for row in json.loads(result.stdout)}
+    document = json.loads(result.stdout)
+    schema = json.loads(invoke("schema", "backbones").stdout)
+    jsonschema.Draft202012Validator(schema).validate(document)
+    listed = {row["spec"]: row for row in document["backbones"]}
     assert listed["imagenet"]["available"] is True
     assert "imagenet" in invoke("backbones").stdout

@@ -20,6 +20,9 @@ from advisor.schema import (
     Profile,
 )
 
+POOL_SHIFT_WARNING = 1.0
+"""Proxy A-distance between labeled and unlabeled images from which a linear classifier tells
+them apart three times in four: a convention for when to warn, not a fitted value."""
 MAX_BARS = 25
 """Classes drawn in the distribution chart; the rest are summarised in one line."""
 MAX_PROBLEMS_PER_KIND = 5
@@ -223,6 +226,15 @@ def _probes(probes: Probes) -> Panel:
                 ("domain gap ", "bold"),
                 (f"{gap.score.value:.2f}", "bold magenta"),
                 f": {gap_words(gap.score.value)}",
+            )
+        )
+    shift = gap.pool_shift_pad.value
+    if shift is not None and shift >= POOL_SHIFT_WARNING:
+        parts.append(
+            Text(
+                f"warning: the unlabeled pool looks like another domain than the labeled images "
+                f"(proxy A-distance {shift:.2f}); self-supervised pretraining on it may not help",
+                style="yellow",
             )
         )
     if probes.granularity.fine_grained is not None:
