@@ -188,14 +188,14 @@ def gap_words(score: float) -> str:
 
 def _reading(m: Measurement) -> str:
     if m.value is None:
-        return f"– ({m.skipped})"
+        return "–"
     text = f"{m.value:.3f}" if abs(m.value) < 1000 else f"{m.value:,.0f}"
     return text + (f" ± {m.spread:.3f}" if m.spread is not None else "")
 
 
 def _probes(probes: Probes) -> Panel:
     gap = probes.domain_gap
-    table = Table(box=None, padding=(0, 2), show_header=True, header_style="bold")
+    table = Table(box=None, padding=(0, 1), show_header=True, header_style="bold")
     table.add_column("probe", no_wrap=True)
     table.add_column("value", justify="right", no_wrap=True)
     table.add_column("images", justify="right", no_wrap=True)
@@ -218,7 +218,8 @@ def _probes(probes: Probes) -> Panel:
         ("class separation", probes.granularity.class_separation),
     ]
     for name, m in rows:
-        table.add_row(name, _reading(m), f"{m.sample:,}" if m.value is not None else "", m.meaning)
+        note = m.meaning if m.value is not None else Text(f"not measured: {m.skipped}", "dim")
+        table.add_row(name, _reading(m), f"{m.sample:,}" if m.value is not None else "", note)
     parts: list = []
     if gap.score.value is not None:
         parts.append(
