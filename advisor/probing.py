@@ -16,12 +16,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from advisor import __version__
 from advisor.anchors import write_anchor
 from advisor.backbones import Backbone, load_backbone, random_counterpart
 from advisor.errors import InputError
 from advisor.features import (
     Extracted,
     FeatureCache,
+    ResultCache,
     extract_cached,
     random_sample,
     resolve_device,
@@ -48,17 +50,17 @@ from advisor.schema import DomainGap, Granularity, Measurement, Probes, Transfer
 from advisor.settings import ProbeSettings
 
 CPU_RESOLUTION = 160
-"""Probe resolution on a CPU: 2,000 images take ~35 s at 160 px on two cores (~72 s at 224),
-within the minute the probes may take, and the fixed costs around the forward pass (decoding,
-the untrained baseline, the probes' own arithmetic, ~7 s) stay under a third of it. The
+"""Probe resolution on a CPU: 2,000 images take ~33 s at 160 px on two cores (~80 s at 224),
+within the minute the probes may take, and the fixed costs around the forward pass (the
+untrained baseline, the probes' own arithmetic, ~7 s) stay under a third of it. The
 batch-norm divergence orders the anchor sets the same way from 64 to 224 px (knowledge/
 domain_gap.json); benchmarks/README.md compares probe values at 160 and 224 px."""
 
 POOL_SAMPLE = 500
 REFERENCE_SAMPLE = 500
-BASELINE_SAMPLE = 192
-"""Images through the untrained network: enough for a k-NN and LogME reading (24 per class
-for 8 classes), few enough that the baseline costs a tenth of the main pass."""
+BASELINE_SAMPLE = 128
+"""Images through the untrained network: enough for a k-NN and LogME reading (16 per class
+for 8 classes), few enough that the baseline costs under a tenth of the main pass."""
 ANCHOR_IMAGES = 64
 FINE_GRAINED_SEPARATION = 1.0
 """Class separation (within-class spread over between-centre distance) from which classes
@@ -94,6 +96,27 @@ def run_probes(
     pool = random_sample(pool_all, POOL_SAMPLE if labeled else settings.sample, settings.seed)
     chosen = labeled + pool
 
+    y = np.array([found.entries[i].label for i in labeled], dtype=object)
+    classes = len(set(y.tolist()))
+    baseline_rows = (
+        stratified_sample(list(y), BASELINE_SAMPLE, settings.seed) if classes > 1 else []
+    )
+    results = ResultCache(cache) if cache is not None else None
+    key = _result_key(
+        backbone,
+        device,
+        settings.seed,
+        [facts[i].digest for i in chosen],
+        y,
+        reference[1] if reference else [],
+    )
+    stored = results.load(key) if results is not None else None
+    if stored is not None:
+        seconds = round(time.perf_counter() - started, 2)
+        return Probes.model_validate_json(stored).model_copy(
+            update={"cache": "hit", "seconds": seconds}
+        )
+
     def run(name: str, paths: Sequence[str], digests: Sequence[bytes], net: Backbone) -> Extracted:
         if on_stage:
             on_stage(name, len(paths))
@@ -105,12 +128,7 @@ def run_probes(
         [facts[i].digest for i in chosen],
         backbone,
     )
-    y = np.array([found.entries[i].label for i in labeled], dtype=object)
     x = main.features[: len(labeled)]
-    classes = len(set(y.tolist()))
-    baseline_rows = (
-        stratified_sample(list(y), BASELINE_SAMPLE, settings.seed) if classes > 1 else []
-    )
     baseline = None
     if baseline_rows:
         rows = [labeled[r] for r in baseline_rows]
@@ -140,7 +158,7 @@ def run_probes(
     )
     transferability = _transferability(x, y, main.logits, settings.seed)
     granularity = _granularity(x, y)
-    return Probes(
+    probes = Probes(
         backbone=backbone.spec,
         backbone_description=backbone.description,
         resolution=backbone.preprocessing.resolution,
@@ -153,6 +171,40 @@ def run_probes(
         transferability=transferability,
         granularity=granularity,
     )
+    if results is not None:
+        results.save(key, probes.model_dump_json())
+    return probes
+
+
+def _result_key(
+    backbone: Backbone,
+    device: torch.device,
+    seed: int,
+    digests: Sequence[bytes],
+    labels: np.ndarray,
+    reference: Sequence[bytes],
+) -> str:
+    """Everything a probes document depends on: the tool (its version), the network and its
+    input, the device (autocast changes the last digits), the seed, the sampled images with
+    their labels, the reference images and the shipped calibration."""
+    calibration = domain_gap_calibration()
+    h = hashlib.sha256()
+    for part in (
+        __version__,
+        backbone.spec,
+        backbone.weights_id,
+        backbone.preprocessing.key(),
+        device.type,
+        str(seed),
+        calibration.model_dump_json() if calibration is not None else "",
+    ):
+        h.update(part.encode() + b"\0")
+    for digest in digests:
+        h.update(digest)
+    h.update("\0".join(str(label) for label in labels).encode() + b"\0")
+    for digest in reference:
+        h.update(digest)
+    return h.hexdigest()
 
 
 def _reference_images(folder: Path) -> tuple[list[str], list[bytes]]:

@@ -4,7 +4,7 @@ Builds (or reuses) 2,000 labeled images of the shapes world (photo style, 8 clas
 then, in one process:
 
 - bare: the same 2,000 images, decoded and preprocessed beforehand, through the same model at
-  the same resolution, batch 64, nothing else;
+  the same resolution, batch 64, nothing else (median of three runs around the others);
 - cold: ``analyze``'s probes stage with an empty feature cache (decoding, the pretrained pass
   with batch-norm hooks, the untrained baseline, every probe);
 - warm: the same again, features from the cache.
@@ -21,6 +21,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -52,7 +54,17 @@ def build(root: Path) -> None:
     write_shapes(root, world, seed=0)
 
 
-def bare_forward(root: Path, resolution: int) -> float:
+def cpu_seconds() -> float:
+    """CPU time of this process and its finished children (DataLoader and scan workers): what
+    the work cost, whatever else the machine was doing meanwhile."""
+    me, children = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
+
+
+def bare_forward(root: Path, resolution: int) -> tuple[float, float]:
     backbone = load_backbone("imagenet", resolution)
     transform = backbone.preprocessing.transform()
     paths = sorted(str(p) for p in root.rglob("*.png"))[:IMAGES]
@@ -60,18 +72,29 @@ def bare_forward(root: Path, resolution: int) -> float:
     model = backbone.model.eval()
     with torch.inference_mode():
         model(batches[0])  # warm-up
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), cpu_seconds()
         for batch in batches:
             model(batch)
-    return time.perf_counter() - started
+    return time.perf_counter() - started, cpu_seconds() - cpu
 
 
 def probe(root: Path, resolution: int, cache: Path) -> tuple[float, dict]:
+    """The probes stage alone (the scan before it is not timed); returns its CPU seconds."""
     os.environ["ADVISOR_CACHE_DIR"] = str(cache)
-    started = time.perf_counter()
-    probes = analyze(root, probes=ProbeSettings(resolution=resolution, sample=IMAGES)).probes
-    assert probes is not None
-    return time.perf_counter() - started, json.loads(probes.model_dump_json())
+    cpu = 0.0
+
+    def on_stage(name: str, _n: int, _unit: str) -> None:
+        nonlocal cpu
+        if name == "reading files":
+            return
+        if not cpu:
+            cpu = cpu_seconds()
+
+    analysis = analyze(
+        root, probes=ProbeSettings(resolution=resolution, sample=IMAGES), on_stage=on_stage
+    )
+    assert analysis.probes is not None
+    return cpu_seconds() - cpu, json.loads(analysis.probes.model_dump_json())
 
 
 def summary(probes: dict) -> dict:
@@ -95,15 +118,23 @@ def main() -> None:
     root = HERE / "data" / "probes-2000"
     build(root)
     result: dict = {"threads": torch.get_num_threads(), "resolution": args.resolution}
-    bare = bare_forward(root, args.resolution)
+    # this machine's speed drifts by tens of percent: bare passes before, between and after
+    bares = [bare_forward(root, args.resolution)]
     with tempfile.TemporaryDirectory(prefix="advisor-cache-") as cache:
-        cold, cold_probes = probe(root, args.resolution, Path(cache))
+        cold_cpu, cold_probes = probe(root, args.resolution, Path(cache))
+        bares.append(bare_forward(root, args.resolution))
         _, warm_probes = probe(root, args.resolution, Path(cache))
+    bares.append(bare_forward(root, args.resolution))
+    bare = statistics.median(wall for wall, _ in bares)
+    bare_cpu = statistics.median(cpu for _, cpu in bares)
     result.update(
         bare_forward_s=round(bare, 2),
+        bare_runs_s=[round(wall, 2) for wall, _ in bares],
         cold_probes_s=cold_probes["seconds"],
-        cold_analyze_s=round(cold, 2),
         cold_ratio=round(cold_probes["seconds"] / bare, 2),
+        bare_cpu_s=round(bare_cpu, 2),
+        cold_cpu_s=round(cold_cpu, 2),
+        cold_cpu_ratio=round(cold_cpu / bare_cpu, 2),
         warm_probes_s=warm_probes["seconds"],
         warm_speedup=round(cold_probes["seconds"] / warm_probes["seconds"], 1),
         warm_cache=warm_probes["cache"],

@@ -84,6 +84,10 @@ def test_second_run_hits_the_cache(dataset: Path, private_cache: Path) -> None:
     assert warm < cold, (warm, cold)
     off = analyze(dataset, probes=ProbeSettings(resolution=48, sample=200, cache=False)).probes
     assert off.cache == "off"
+    assert len(list(private_cache.rglob("*.json"))) == 1  # the finished probes, stored once
+    reseeded = analyze(dataset, probes=ProbeSettings(resolution=48, sample=200, seed=1)).probes
+    assert len(list(private_cache.rglob("*.json"))) == 2  # another seed is another result
+    assert reseeded.domain_gap.batchnorm_divergence == first.domain_gap.batchnorm_divergence
 
 
 def test_single_class_and_unlabeled_only(tmp_path: Path) -> None:
