@@ -8,7 +8,7 @@ from pathlib import Path
 
 from advisor import __version__
 from advisor.output import check_output_path
-from advisor.profile import Status, build_profile, status_of
+from advisor.profile import build_profile
 from advisor.scan import Discovery, discover, inspect_all
 from advisor.schema import Analysis
 from advisor.settings import ProbeSettings
@@ -49,11 +49,7 @@ def analyze(
     if probes is not None:
         from advisor.probing import run_probes  # torch and timm: seconds to import, so only here
 
-        usable = [
-            i
-            for i, (entry, f) in enumerate(zip(found.entries, facts, strict=True))
-            if status_of(entry, f) is Status.image
-        ]
+        usable = [i for i, f in enumerate(facts) if f.usable]
         measured = run_probes(
             found,
             facts,

@@ -36,6 +36,7 @@ from torchvision.transforms import InterpolationMode, v2
 
 from advisor.errors import InputError
 from advisor.images import to_rgb
+from advisor.schema import BackboneEntry
 
 SPEC_FORMS = "auto, imagenet, torchvision:NAME, timm:NAME, file:PATH[:ARCH] or random:ARCH"
 
@@ -201,16 +202,6 @@ class Backbone:
         ]
 
 
-@dataclass(frozen=True)
-class BackboneInfo:
-    """One line of ``advisor backbones``: a spec and whether it can be used on this machine."""
-
-    spec: str
-    description: str
-    available: bool
-    why_not: str | None = None
-
-
 def load_backbone(spec: str = "auto", resolution: int | None = None) -> Backbone:
     """Resolve a spec string to a ready backbone.
 
@@ -250,7 +241,7 @@ def random_counterpart(backbone: Backbone, seed: int = 0) -> Backbone:
     )
 
 
-def available_backbones() -> list[BackboneInfo]:
+def available_backbones() -> list[BackboneEntry]:
     """Backbones this machine can use without a network: the shipped one, weights found in the
     local caches, the fallbacks ``auto`` would try (with what is missing), and the untrained
     baseline."""
@@ -261,11 +252,11 @@ def available_backbones() -> list[BackboneInfo]:
         if spec not in infos:
             infos[spec] = _info(spec)
     baseline = f"random:{IMAGENET_ARCH}"
-    infos[baseline] = BackboneInfo(
-        baseline,
-        "EfficientNet-Lite0 untrained: the baseline for what pretraining buys "
+    infos[baseline] = BackboneEntry(
+        spec=baseline,
+        description="EfficientNet-Lite0 untrained: the baseline for what pretraining buys "
         "(random:ARCH takes any timm architecture)",
-        True,
+        available=True,
     )
     return list(infos.values())
 
@@ -645,19 +636,22 @@ def _random_backbone(
 # --- shared helpers ---------------------------------------------------------------------------
 
 
-def _info(spec: str) -> BackboneInfo:
+def _info(spec: str) -> BackboneEntry:
     kind, _, name = spec.partition(":")
     try:
         if kind == "imagenet":
             _imagenet_weights_path()
-            return BackboneInfo(spec, _imagenet_description(), True)
+            return BackboneEntry(spec=spec, description=_imagenet_description(), available=True)
         if kind == "torchvision":
             weights, path = _locate_torchvision(name)
-            return BackboneInfo(spec, f"{_torchvision_description(name, weights)} ({path})", True)
+            about = f"{_torchvision_description(name, weights)} ({path})"
+            return BackboneEntry(spec=spec, description=about, available=True)
         repo_id, path = _locate_timm(name)
-        return BackboneInfo(spec, f"{name} (timm) with weights {repo_id} ({path})", True)
+        about = f"{name} (timm) with weights {repo_id} ({path})"
+        return BackboneEntry(spec=spec, description=about, available=True)
     except InputError as exc:
-        return BackboneInfo(spec, _offline_description(kind, name), False, str(exc))
+        about = _offline_description(kind, name)
+        return BackboneEntry(spec=spec, description=about, available=False, why_not=str(exc))
 
 
 def _offline_description(kind: str, name: str) -> str:

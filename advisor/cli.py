@@ -7,7 +7,6 @@ an internal error is exit 1, with the traceback only under ``--debug``.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import signal
 import sys
@@ -40,7 +39,7 @@ from advisor.demo import DemoName, ShapesWorld, Style, make_demo
 from advisor.errors import InputError
 from advisor.output import write_atomically
 from advisor.render.terminal import render_analysis, render_backbones, render_demo
-from advisor.schema import DOCUMENTS, BackboneEntry, BackboneList
+from advisor.schema import DOCUMENTS, BackboneList
 from advisor.settings import ProbeSettings
 
 _debug = False
@@ -331,7 +330,7 @@ def backbones(
 
     document = BackboneList(
         tool_version=__version__,
-        backbones=[BackboneEntry(**dataclasses.asdict(info)) for info in available_backbones()],
+        backbones=available_backbones(),
     )
     if _emit(document, as_json, None):
         render_backbones(Console(), document.backbones)

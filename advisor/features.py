@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -206,6 +206,27 @@ def _loader_workers(device: torch.device) -> int:
     return min(8, max(1, cores - 1))
 
 
+def cache_key(parts: Iterable[str], *digest_groups: Iterable[bytes]) -> str:
+    """A cache key: SHA-256 over text parts (each terminated, so parts cannot run together)
+    and then the content digests of the images involved, group by group."""
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(part.encode() + b"\0")
+    for group in digest_groups:
+        for digest in group:
+            h.update(digest)
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def _store_quietly(folder: Path, name: str, data: bytes) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        write_bytes_atomically(folder / name, data)
+    except (OSError, InputError):
+        pass  # a cache that cannot be written only costs speed next time
+
+
 class FeatureCache:
     """Extracted features on disk, under the user cache folder (never in the data folder), keyed
     by the content of every image, the backbone's weights and spec, and the preprocessing, so
@@ -220,18 +241,14 @@ class FeatureCache:
 
     @staticmethod
     def key(digests: Sequence[bytes], backbone: Backbone) -> str:
-        h = hashlib.sha256()
-        for part in (
+        parts = (
             CACHE_FORMAT,
             backbone.spec,
             backbone.weights_id,
             backbone.preprocessing.key(),
-        ):
-            h.update(part.encode() + b"\0")
-        h.update(str(BN_STAT_IMAGES).encode() + b"\0")
-        for digest in digests:
-            h.update(digest)
-        return h.hexdigest()
+            str(BN_STAT_IMAGES),
+        )
+        return cache_key(parts, digests)
 
     def load(self, key: str) -> Extracted | None:
         path = self.root / f"{key}.npz"
@@ -264,11 +281,7 @@ class FeatureCache:
             arrays[f"bn_var_{i}"] = extracted.bn_var[name]
         buffer = io.BytesIO()
         np.savez(buffer, **arrays)
-        try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            write_bytes_atomically(self.root / f"{key}.npz", buffer.getvalue())
-        except (OSError, InputError):
-            pass  # a cache that cannot be written only costs speed next time
+        _store_quietly(self.root, f"{key}.npz", buffer.getvalue())
 
 
 class ResultCache:
@@ -286,11 +299,7 @@ class ResultCache:
             return None
 
     def save(self, key: str, text: str) -> None:
-        try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            write_bytes_atomically(self.root / f"{key}.json", text.encode("utf-8"))
-        except (OSError, InputError):
-            pass  # a cache that cannot be written only costs speed next time
+        _store_quietly(self.root, f"{key}.json", text.encode("utf-8"))
 
 
 def extract_cached(

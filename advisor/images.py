@@ -44,6 +44,16 @@ class ImageFacts(NamedTuple):
     oversized: bool = False
     thumb: bytes | None = None
 
+    @property
+    def usable(self) -> bool:
+        """An image that opened without error: what every count, sample and probe uses."""
+        return self.is_image and self.error is None
+
+
+def content_digest(data: bytes) -> bytes:
+    """The content hash that identifies a file everywhere: duplicates, caches, samples."""
+    return hashlib.blake2b(data, digest_size=16).digest()
+
 
 def pixel_limit() -> int:
     """Pixel count above which Pillow's defaults warn or refuse (decompression bomb)."""
@@ -110,7 +120,7 @@ def inspect_file(path: str, decode: bool = True) -> ImageFacts:
         return ImageFacts(size=0, digest=b"", error="broken link or file vanished during the scan")
     except OSError as exc:
         return ImageFacts(size=0, digest=b"", error=f"cannot read the file: {exc.strerror or exc}")
-    digest = hashlib.blake2b(data, digest_size=16).digest()
+    digest = content_digest(data)
     if not data:
         return ImageFacts(size=0, digest=digest, error="empty file (0 bytes)")
     return _inspect_bytes(data, digest, decode)

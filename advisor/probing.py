@@ -7,7 +7,6 @@ and turns the arrays into the ``Probes`` document with the pure functions of adv
 
 from __future__ import annotations
 
-import hashlib
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -24,12 +23,13 @@ from advisor.features import (
     Extracted,
     FeatureCache,
     ResultCache,
+    cache_key,
     extract_cached,
     random_sample,
     resolve_device,
     stratified_sample,
 )
-from advisor.images import ImageFacts
+from advisor.images import ImageFacts, content_digest
 from advisor.knowledge.calibration import domain_gap_calibration
 from advisor.probes import (
     batchnorm_divergence,
@@ -82,8 +82,6 @@ def run_probes(
 ) -> Probes:
     """Probe the usable images of a scan (indices into ``found.entries``)."""
     started = time.perf_counter()
-    if settings.sample <= 0:
-        raise InputError("--sample must be a positive number of images")
     device = resolve_device(settings.device)
     resolution = settings.resolution or (CPU_RESOLUTION if device.type == "cpu" else None)
     backbone = load_backbone(settings.backbone, resolution)
@@ -188,8 +186,7 @@ def _result_key(
     input, the device (autocast changes the last digits), the seed, the sampled images with
     their labels, the reference images and the shipped calibration."""
     calibration = domain_gap_calibration()
-    h = hashlib.sha256()
-    for part in (
+    parts = (
         __version__,
         backbone.spec,
         backbone.weights_id,
@@ -197,14 +194,9 @@ def _result_key(
         device.type,
         str(seed),
         calibration.model_dump_json() if calibration is not None else "",
-    ):
-        h.update(part.encode() + b"\0")
-    for digest in digests:
-        h.update(digest)
-    h.update("\0".join(str(label) for label in labels).encode() + b"\0")
-    for digest in reference:
-        h.update(digest)
-    return h.hexdigest()
+        "\0".join(str(label) for label in labels),
+    )
+    return cache_key(parts, digests, reference)
 
 
 def _reference_images(folder: Path) -> tuple[list[str], list[bytes]]:
@@ -232,9 +224,7 @@ def _anchors(backbone: Backbone, device: torch.device, cache, run) -> dict[str, 
     with tempfile.TemporaryDirectory(prefix="advisor-anchors-") as tmp:
         for name in ("natural", "noise"):
             paths = write_anchor(name, Path(tmp) / name, ANCHOR_IMAGES)
-            digests = [
-                hashlib.blake2b(Path(p).read_bytes(), digest_size=16).digest() for p in paths
-            ]
+            digests = [content_digest(Path(p).read_bytes()) for p in paths]
             extracted = run(f"calibrating on {name} images", paths, digests, backbone)
             anchors[name] = divergence_from_source(backbone, extracted)[0]
     return anchors

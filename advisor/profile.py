@@ -44,7 +44,7 @@ def status_of(entry: Entry, facts: ImageFacts) -> Status:
     """What a file is for the profile. A file that is not a readable image is a problem when it
     claims to be one (an image header, an image extension, or a file that could not be read at
     all) and merely something else otherwise."""
-    if facts.is_image and facts.error is None:
+    if facts.usable:
         return Status.image
     if facts.oversized:
         return Status.oversized

@@ -237,7 +237,7 @@ class BackboneEntry(_Model):
     spec: str
     description: str
     available: bool
-    why_not: str | None
+    why_not: str | None = None
 
 
 class BackboneList(_Model):

@@ -11,6 +11,7 @@ from rich.text import Text
 
 from advisor.schema import (
     Analysis,
+    BackboneEntry,
     DemoDataset,
     Imbalance,
     Measurement,
@@ -267,7 +268,7 @@ def render_demo(console: Console, demo: DemoDataset) -> None:
     console.print(f"Next: [bold]advisor analyze {demo.out}[/]")
 
 
-def render_backbones(console: Console, infos: list) -> None:
+def render_backbones(console: Console, infos: list[BackboneEntry]) -> None:
     """The backbone specs: which ones work offline here, and what is missing for the others."""
     table = Table(box=None, padding=(0, 2), header_style="bold")
     table.add_column("spec")
