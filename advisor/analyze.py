@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from advisor import __version__
+from advisor.decide import features_from_analysis, recommend
 from advisor.output import check_output_path
 from advisor.profile import build_profile
 from advisor.scan import Discovery, discover, inspect_all
@@ -58,7 +59,13 @@ def analyze(
             on_stage=(lambda name, n: on_stage(name, n, "images")) if on_stage else None,
             on_progress=on_progress,
         )
-    return Analysis(tool_version=__version__, seed=seed, profile=profile, probes=measured)
+    analysis = Analysis(
+        tool_version=__version__, seed=seed, profile=profile, probes=measured, recommendation=None
+    )
+    features = features_from_analysis(analysis)
+    if features is None:
+        return analysis
+    return analysis.model_copy(update={"recommendation": recommend(features)})
 
 
 def data_folders(found: Discovery, data: Path | None, unlabeled: Sequence[Path]) -> list[Path]:

@@ -38,8 +38,13 @@ from advisor.analyze import analyze as run_analysis
 from advisor.demo import DemoName, ShapesWorld, Style, make_demo
 from advisor.errors import InputError
 from advisor.output import write_atomically
+from advisor.render.advice import (
+    render_knowledge_item,
+    render_knowledge_list,
+    render_recommendation,
+)
 from advisor.render.terminal import render_analysis, render_backbones, render_demo
-from advisor.schema import DOCUMENTS, BackboneList
+from advisor.schema import DOCUMENTS, BackboneList, KnowledgeItem, KnowledgeListing
 from advisor.settings import ProbeSettings
 
 _debug = False
@@ -279,6 +284,108 @@ def analyze(
     err.print(f"{note} in {time.perf_counter() - started:.1f} s", style="dim")
     if _emit(analysis, as_json, output):
         render_analysis(Console(), analysis)
+        if analysis.recommendation is not None:
+            render_recommendation(Console(), analysis.recommendation)
+
+
+@app.command()
+def decide(
+    card: Annotated[
+        Path, typer.Argument(help="Dataset card (YAML); see `advisor schema card`.", dir_okay=False)
+    ],
+    as_json: JsonOpt = False,
+    output: OutOpt = None,
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Advice from a dataset card, without the images: verdict, probability, expected gain,
+    reasons with citations, caveats, what would flip it, and a recipe."""
+    global _debug
+    _debug = debug
+    from advisor.card import load_card
+    from advisor.decide import features_from_card, recommend
+    from advisor.output import check_output_path
+
+    output, as_json = _destination(output, as_json)
+    if output is not None:
+        check_output_path(output, [])
+    dataset_card, unknown = load_card(card)
+    err = Console(stderr=True, quiet=quiet)
+    for key in unknown:
+        err.print(f"advisor: warning: {card}: unknown field {key!r} ignored", style="yellow")
+    document = recommend(features_from_card(dataset_card), dataset_card.name)
+    if _emit(document, as_json, output):
+        render_recommendation(Console(), document)
+
+
+knowledge_app = typer.Typer(
+    help="The rules, studies and published results behind the advice, and the fitted model.",
+    no_args_is_help=True,
+)
+app.add_typer(knowledge_app, name="knowledge")
+
+
+@knowledge_app.command("list")
+def knowledge_list(as_json: JsonOpt = False) -> None:
+    """List the rules and the studies."""
+    from advisor.knowledge.base import load_knowledge
+
+    kb = load_knowledge()
+    document = KnowledgeListing(
+        tool_version=__version__, rules=kb.rules, studies=list(kb.studies.values())
+    )
+    if _emit(document, as_json, None):
+        render_knowledge_list(Console(), document.rules, document.studies)
+
+
+@knowledge_app.command("show")
+def knowledge_show(
+    item_id: Annotated[
+        str, typer.Argument(metavar="ID", help="A rule, study or result id.", show_default=False)
+    ],
+    as_json: JsonOpt = False,
+) -> None:
+    """Show one rule (with the results behind it), study (with its results) or result."""
+    from advisor.knowledge.base import load_knowledge
+
+    kb = load_knowledge()
+    by_id = {row.id: row for row in kb.results}
+    if any(rule.id == item_id for rule in kb.rules):
+        rule = kb.rule(item_id)
+        document = KnowledgeItem(
+            tool_version=__version__, kind="rule", item=rule, rows=[by_id[r] for r in rule.rows]
+        )
+    elif item_id in kb.studies:
+        rows = [row for row in kb.results if row.study == item_id]
+        document = KnowledgeItem(
+            tool_version=__version__, kind="study", item=kb.studies[item_id], rows=rows
+        )
+    elif item_id in by_id:
+        document = KnowledgeItem(
+            tool_version=__version__, kind="result", item=by_id[item_id], rows=[]
+        )
+    else:
+        raise InputError(
+            f"no rule, study or result with id {item_id!r}; `advisor knowledge list` shows them"
+        )
+    if _emit(document, as_json, None):
+        render_knowledge_item(Console(), document.item, document.rows)
+
+
+@knowledge_app.command("fit")
+def knowledge_fit(
+    output: OutOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Refit the gain model on results.csv and rules.yaml; prints model.json (or writes -o)."""
+    global _debug
+    _debug = debug
+    from advisor.fit import fit_gain_model
+    from advisor.knowledge.base import load_knowledge
+
+    model = fit_gain_model(load_knowledge())
+    output, _ = _destination(output, True)
+    _emit(model, output is None, output)
 
 
 @app.command()

@@ -10,7 +10,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
+
+from advisor.knowledge.base import Domain, Paradigm, ResultRow, Rule, Study, Task
 
 SCHEMA_VERSION = "1.0"
 
@@ -209,6 +211,139 @@ class Probes(_Model):
     granularity: Granularity
 
 
+class DatasetCard(BaseModel):
+    """A dataset described without its images, for ``advisor decide CARD.yaml``."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    name: str = Field(min_length=1)
+    task: Task
+    domain: Domain
+    labeled_images: StrictInt = Field(ge=1)
+    unlabeled_images: StrictInt = Field(
+        ge=0, description="In-domain images without labels available for pretraining."
+    )
+    classes: StrictInt = Field(ge=2)
+    imbalance_ratio: float = Field(default=1.0, ge=1, description="Largest class / smallest.")
+    image_size: StrictInt = Field(ge=1, description="Typical short side in pixels.")
+    grayscale: StrictBool = False
+    fine_grained: StrictBool = False
+    source: str = Field(default="imagenet-1k", description="What transfer would start from.")
+    domain_gap: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="A measured domain gap (advisor analyze); overrides the domain's typical one.",
+    )
+    linear_probe_accuracy: float | None = Field(
+        default=None, ge=0, le=1, description="Linear-probe accuracy of the pretrained features."
+    )
+
+
+class DecisionFeatures(_Model):
+    """What the engine decided from, and where each value came from."""
+
+    labeled_images: int = Field(ge=0)
+    labeled_per_class: float | None
+    unlabeled_images: int = Field(ge=0)
+    pool_images: int = Field(
+        ge=0, description="Images self-supervision could use: unlabeled plus labeled ones."
+    )
+    classes: int | None
+    imbalance_ratio: float | None
+    image_size: int | None
+    grayscale: bool
+    task: Task
+    fine_grained: bool
+    domain: Domain | None
+    domain_gap: float = Field(ge=0, le=1)
+    domain_gap_basis: str = Field(description="Measured, typical of the domain, or a default.")
+    medical: bool
+    dense: bool
+    linear_probe_accuracy: float | None
+    knn_accuracy: float | None
+    logme: float | None
+    pool_shift: float | None = Field(description="Proxy A-distance, labeled vs unlabeled images.")
+    source: str
+
+
+class Gain(_Model):
+    """Gain over plain transfer in points of the task's metric, with an interval."""
+
+    mean: float = Field(description="Central estimate (the median of the predictive spread).")
+    low: float
+    high: float
+    level: float = Field(gt=0, lt=1, description="Coverage of [low, high].")
+
+
+class ArmEstimate(_Model):
+    gain: Gain
+    probability: float = Field(ge=0, le=1, description="P(this arm beats plain transfer).")
+
+
+class Cite(_Model):
+    study: str
+    where: str
+    title: str
+    year: int | None
+
+
+class Reason(_Model):
+    rule: str
+    text: str
+    favours: list[Paradigm]
+    over: list[Paradigm]
+    direction: Literal["ssl-family", "tl", "within-ssl-family", "neutral"] = Field(
+        description="Which side of the verdict the rule pushes."
+    )
+    strength: int = Field(ge=1, le=3)
+    secondary: bool
+    cites: list[Cite]
+
+
+class Flip(_Model):
+    feature: str
+    value: float = Field(description="The value at which the verdict changes.")
+    verdict: Paradigm = Field(description="The verdict from that value on.")
+    text: str
+
+
+class RecipeItem(_Model):
+    step: str
+    detail: str
+    cites: list[Cite]
+    convention: bool = Field(description="Our convention rather than a cited finding.")
+
+
+class ModelInfo(_Model):
+    method: str
+    fit_rows: int
+    studies: int
+
+
+class Recommendation(_Model):
+    """What advisor decide --json writes, and the recommendation section of analyze."""
+
+    schema_version: Literal["1.0"] = SCHEMA_VERSION
+    tool_version: str
+    name: str | None
+    verdict: Paradigm
+    probability: float = Field(
+        ge=0.5, le=1, description="Probability that the verdict is the better choice than the "
+        "other side (transfer vs the self-supervised family)."
+    )
+    expected_gain: Gain = Field(
+        description="Of the better self-supervised arm over transfer (negative: transfer wins)."
+    )
+    arms: dict[str, ArmEstimate] = Field(description="ssl and tl+ssl, each against tl.")
+    reasons: list[Reason]
+    caveats: list[str]
+    flip: list[Flip]
+    recipe: list[RecipeItem]
+    features: DecisionFeatures
+    model: ModelInfo
+
+
 class Analysis(_Model):
     """What advisor analyze --json writes: the profile of a dataset."""
 
@@ -217,6 +352,9 @@ class Analysis(_Model):
     seed: int
     profile: Profile
     probes: Probes | None = Field(description="None with --no-probes.")
+    recommendation: Recommendation | None = Field(
+        description="None when there are no labeled images to advise on."
+    )
 
 
 class DemoDataset(_Model):
@@ -248,9 +386,33 @@ class BackboneList(_Model):
     backbones: list[BackboneEntry]
 
 
+class KnowledgeListing(_Model):
+    """What advisor knowledge list --json writes: the rules and the studies behind them."""
+
+    schema_version: Literal["1.0"] = SCHEMA_VERSION
+    tool_version: str
+    rules: list[Rule]
+    studies: list[Study]
+
+
+class KnowledgeItem(_Model):
+    """What advisor knowledge show ID --json writes: one rule, study or result, with the
+    result rows behind it."""
+
+    schema_version: Literal["1.0"] = SCHEMA_VERSION
+    tool_version: str
+    kind: Literal["rule", "study", "result"]
+    item: Rule | Study | ResultRow
+    rows: list[ResultRow]
+
+
 DOCUMENTS: dict[str, type[BaseModel]] = {
     "analyze": Analysis,
     "demo": DemoDataset,
     "backbones": BackboneList,
+    "decision": Recommendation,
+    "card": DatasetCard,
+    "knowledge-list": KnowledgeListing,
+    "knowledge-show": KnowledgeItem,
 }
 """Name given to ``advisor schema`` -> the model of the document."""

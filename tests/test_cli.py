@@ -74,7 +74,7 @@ def test_version() -> None:
 def test_help_lists_the_commands() -> None:
     res = invoke("--help")
     assert res.exit_code == 0
-    for command in ("analyze", "demo", "schema"):
+    for command in ("analyze", "decide", "knowledge", "demo", "schema"):
         assert command in res.stdout
 
 
@@ -82,7 +82,15 @@ def test_schema_lists_documents_and_rejects_unknown_names() -> None:
     res = invoke("schema")
     assert res.exit_code == 0
     names = [line.split("\t")[0] for line in res.stdout.splitlines()]
-    assert names == ["analyze", "demo", "backbones"]
+    assert names == [
+        "analyze",
+        "demo",
+        "backbones",
+        "decision",
+        "card",
+        "knowledge-list",
+        "knowledge-show",
+    ]
     res = invoke("schema", "nonsense")
     assert res.exit_code == 2
     assert "nonsense" in one_error_line(res.stderr)

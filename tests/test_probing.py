@@ -108,7 +108,11 @@ def test_single_class_and_unlabeled_only(tmp_path: Path) -> None:
     assert probes.domain_gap.score.value is not None
     no_nan(
         Analysis(
-            tool_version="t", seed=0, profile=analyze(pool).profile, probes=probes
+            tool_version="t",
+            seed=0,
+            profile=analyze(pool).profile,
+            probes=probes,
+            recommendation=None,
         ).model_dump_json()
     )
 

@@ -1,0 +1,132 @@
+"""Terminal rendering of the recommendation and of the knowledge base listings."""
+
+from __future__ import annotations
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from advisor.knowledge.base import ResultRow, Rule, Study
+from advisor.schema import Cite, Recommendation
+
+MAX_REASONS = 5
+
+VERDICT_WORDS = {
+    "tl": "transfer: fine-tune the pretrained model",
+    "ssl": "self-supervised pretraining on your images, then fine-tune",
+    "tl+ssl": "continue pretraining the pretrained model self-supervised on your images, then "
+    "fine-tune",
+}
+
+SIDE_STYLE = {"ssl-family": "green", "tl": "yellow", "within-ssl-family": "cyan", "neutral": "dim"}
+
+
+def _cites(cites: list[Cite]) -> str:
+    return "; ".join(f"{c.study}, {c.where}" for c in cites)
+
+
+def recommendation_panel(rec: Recommendation) -> Panel:
+    gain = rec.expected_gain
+    head = Text.assemble(
+        ("Verdict: ", "bold"),
+        (rec.verdict, "bold magenta"),
+        f"  ({VERDICT_WORDS[rec.verdict]})\n",
+        ("Probability it is the better choice: ", "bold"),
+        f"{rec.probability:.0%}\n",
+        ("Expected gain of the self-supervised family over transfer: ", "bold"),
+        f"{gain.mean:+.1f} points ({gain.level:.0%} interval {gain.low:+.1f} to {gain.high:+.1f})",
+    )
+    reasons = Table(box=None, show_header=True, pad_edge=False, expand=False)
+    reasons.add_column("pushes", no_wrap=True)
+    reasons.add_column("★", no_wrap=True)
+    reasons.add_column("why", ratio=1)
+    for reason in rec.reasons[:MAX_REASONS]:
+        reasons.add_row(
+            Text(reason.direction, style=SIDE_STYLE[reason.direction]),
+            "★" * reason.strength,
+            Text.assemble(reason.text, (f"  [{_cites(reason.cites)}]", "dim")),
+        )
+    parts: list = [head]
+    if rec.reasons:
+        parts += [Text("\nReasons", style="bold"), reasons]
+    if rec.flip:
+        parts.append(Text("\nWhat would change the verdict", style="bold"))
+        parts += [Text(f"  • {flip.text}") for flip in rec.flip]
+    if rec.caveats:
+        parts.append(Text("\nCaveats", style="bold"))
+        parts += [Text(f"  • {caveat}", style="yellow") for caveat in rec.caveats]
+    parts.append(Text("\nRecipe", style="bold"))
+    for item in rec.recipe:
+        source = "convention" if item.convention else _cites(item.cites)
+        parts.append(Text.assemble(f"  • {item.step}: ", item.detail, (f"  [{source}]", "dim")))
+    title = "Recommendation" + (f": {rec.name}" if rec.name else "")
+    return Panel(
+        Group(*parts),
+        title=title,
+        subtitle=f"model: {rec.model.fit_rows} comparisons from {rec.model.studies} studies",
+    )
+
+
+def render_recommendation(console: Console, rec: Recommendation) -> None:
+    console.print(recommendation_panel(rec))
+
+
+def render_knowledge_list(console: Console, rules: list[Rule], studies: list[Study]) -> None:
+    table = Table(title="Rules", show_lines=False)
+    table.add_column("id", no_wrap=True)
+    table.add_column("favours", no_wrap=True)
+    table.add_column("over", no_wrap=True)
+    table.add_column("★", no_wrap=True)
+    table.add_column("cites")
+    for rule in rules:
+        table.add_row(
+            rule.id,
+            ", ".join(rule.favours),
+            ", ".join(rule.over),
+            "★" * rule.strength + (" (S)" if rule.secondary else ""),
+            ", ".join(c.study for c in rule.cites),
+        )
+    console.print(table)
+    studies_table = Table(title="Studies")
+    studies_table.add_column("id", no_wrap=True)
+    studies_table.add_column("year", no_wrap=True)
+    studies_table.add_column("title")
+    studies_table.add_column("venue")
+    for study in studies:
+        studies_table.add_row(study.id, str(study.year or "?"), study.title, study.venue or "?")
+    console.print(studies_table)
+
+
+def render_knowledge_item(
+    console: Console, item: Rule | Study | ResultRow, rows: list[ResultRow]
+) -> None:
+    """A rule with the result rows behind it, a study with its rows, or one result row."""
+    fields = Table.grid(padding=(0, 2))
+    for key, value in item.model_dump(mode="json").items():
+        if key in ("rows", "cites"):
+            continue
+        fields.add_row(Text(key, style="bold"), Text(str(value)))
+    if isinstance(item, Rule):
+        fields.add_row(
+            Text("cites", style="bold"), "; ".join(f"{c.study}, {c.where}" for c in item.cites)
+        )
+    parts: list = [fields]
+    if rows:
+        table = Table(title="Results behind it")
+        for column in ("id", "target", "arm a", "arm b", "metric", "a", "b", "gap", "evidence"):
+            table.add_column(column)
+        for row in rows:
+            table.add_row(
+                row.id,
+                row.target,
+                row.arm_a,
+                row.arm_b,
+                row.metric,
+                "NR" if row.value_a is None else f"{row.value_a:g}",
+                "NR" if row.value_b is None else f"{row.value_b:g}",
+                f"{row.gap:+g}",
+                row.evidence,
+            )
+        parts.append(table)
+    console.print(Panel(Group(*parts), title=item.id))
