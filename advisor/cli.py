@@ -312,7 +312,11 @@ def decide(
     dataset_card, unknown = load_card(card)
     err = Console(stderr=True, quiet=quiet)
     for key in unknown:
-        err.print(f"advisor: warning: {card}: unknown field {key!r} ignored", style="yellow")
+        err.print(
+            f"advisor: warning: {card}: unknown field {key!r} ignored",
+            style="yellow",
+            soft_wrap=True,
+        )
     document = recommend(features_from_card(dataset_card), dataset_card.name)
     if _emit(document, as_json, output):
         render_recommendation(Console(), document)

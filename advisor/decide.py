@@ -18,7 +18,6 @@ from advisor import __version__
 from advisor.knowledge.base import (
     DENSE_TASKS,
     MEDICAL_DOMAINS,
-    Domain,
     KnowledgeBase,
     Paradigm,
     Rule,
@@ -47,9 +46,6 @@ THIN_EVIDENCE_WIDENING = 1.5
 """Factor on the predictive spread when the dataset lies outside what the fit rows cover (size,
 domain or task): a convention, stated in the caveats whenever it applies."""
 
-UNMEASURED_DOMAIN = Domain.other
-"""Whose typical gap stands in when neither a domain nor a measurement is available."""
-
 GRAYSCALE_MODES = frozenset({"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
 
 SSL_ARMS: tuple[Paradigm, Paradigm] = ("ssl", "tl+ssl")
@@ -60,9 +56,11 @@ def features_from_card(card: DatasetCard, kb: KnowledgeBase | None = None) -> De
     entry = kb.domains[card.domain]
     if card.domain_gap is not None:
         gap, basis = card.domain_gap, "given in the card"
-    else:
+    elif entry.domain_gap is not None:
         gap = entry.domain_gap
         basis = f"typical of the {card.domain.value} domain ({entry.basis})"
+    else:
+        gap, basis = None, f"not known: the {card.domain.value} domain has no typical value"
     return DecisionFeatures(
         labeled_images=card.labeled_images,
         labeled_per_class=card.labeled_images / card.classes,
@@ -87,24 +85,18 @@ def features_from_card(card: DatasetCard, kb: KnowledgeBase | None = None) -> De
     )
 
 
-def features_from_analysis(
-    analysis: Analysis, kb: KnowledgeBase | None = None
-) -> DecisionFeatures | None:
+def features_from_analysis(analysis: Analysis) -> DecisionFeatures | None:
     """Features of an analysed dataset; None without labeled images (nothing to advise on)."""
-    kb = kb or load_knowledge()
     profile, probes = analysis.profile, analysis.probes
     if profile.labeled == 0:
         return None
     classes = len(profile.classes) or None
     gap_value = probes.domain_gap.score.value if probes is not None else None
     if gap_value is not None:
-        gap, basis = (
-            gap_value,
-            f"measured by the probes ({probes.backbone}, {probes.resolution} px)",
-        )
+        gap = gap_value
+        basis = f"measured by the probes ({probes.backbone}, {probes.resolution} px)"
     else:
-        gap = kb.domains[UNMEASURED_DOMAIN].domain_gap
-        basis = "not measured (probes off or skipped): the middle value of the 'other' domain"
+        gap, basis = None, "not measured: the probes did not run"
     transfer = probes.transferability if probes is not None else None
     return DecisionFeatures(
         labeled_images=profile.labeled,
@@ -210,7 +202,12 @@ def _caveats(features: DecisionFeatures, fired: list[Rule], coverage: list[str])
         caveats.append(
             f"Because of that the interval is widened {THIN_EVIDENCE_WIDENING}x (a convention)."
         )
-    if not features.domain_gap_basis.startswith(("measured", "given")):
+    if features.domain_gap is None:
+        caveats.append(
+            f"The domain gap is {features.domain_gap_basis}, so the rules that read it stayed "
+            "silent; `advisor analyze` with its probes measures it."
+        )
+    elif not features.domain_gap_basis.startswith(("measured", "given")):
         caveats.append(
             f"The domain gap ({features.domain_gap:.2f}) is {features.domain_gap_basis}, not a "
             "measurement of these images; `advisor analyze` measures it."
@@ -287,7 +284,10 @@ def _flips(
 
     target_gap = 1.0 if verdict == "tl" else 0.0
     if changes(verdict_with(domain_gap=target_gap)):
-        good, bad = features.domain_gap, target_gap
+        good = features.domain_gap
+        if good is None:
+            good = 1.0 - target_gap
+        bad = target_gap
         while abs(bad - good) > 0.005:
             middle = (good + bad) / 2
             if changes(verdict_with(domain_gap=middle)):
@@ -297,13 +297,14 @@ def _flips(
         edge = math.ceil(bad * 100) / 100 if verdict == "tl" else math.floor(bad * 100) / 100
         word = "at least" if verdict == "tl" else "at most"
         new = verdict_with(domain_gap=edge)
+        now = "not known" if features.domain_gap is None else f"{features.domain_gap:.2f}"
         found.append(
             Flip(
                 feature="domain_gap",
                 value=edge,
                 verdict=new,
-                text=f"if the domain gap were {word} {edge:.2f} (it is "
-                f"{features.domain_gap:.2f}) the verdict would be {new}",
+                text=f"if the domain gap were {word} {edge:.2f} (it is {now}) the verdict "
+                f"would be {new}",
             )
         )
 

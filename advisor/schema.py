@@ -256,8 +256,8 @@ class DecisionFeatures(_Model):
     task: Task
     fine_grained: bool
     domain: Domain | None
-    domain_gap: float = Field(ge=0, le=1)
-    domain_gap_basis: str = Field(description="Measured, typical of the domain, or a default.")
+    domain_gap: float | None = Field(ge=0, le=1, description="None: not known.")
+    domain_gap_basis: str = Field(description="Measured, given, typical of the domain, or none.")
     medical: bool
     dense: bool
     linear_probe_accuracy: float | None

@@ -171,7 +171,7 @@ class Rule(_Data):
 class DomainEntry(_Data):
     id: Domain
     description: str
-    domain_gap: float = Field(ge=0, le=1)
+    domain_gap: float | None = Field(ge=0, le=1)
     basis: Literal["measured", "judgement"]
     reasoning: str
 

@@ -26,6 +26,16 @@ def _cites(cites: list[Cite]) -> str:
     return "; ".join(f"{c.study}, {c.where}" for c in cites)
 
 
+def _bullets(items: list[Text]) -> Table:
+    """Bullets whose wrapped lines stay indented under their text."""
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)
+    grid.add_column(ratio=1)
+    for item in items:
+        grid.add_row("  •", item)
+    return grid
+
+
 def recommendation_panel(rec: Recommendation) -> Panel:
     gain = rec.expected_gain
     head = Text.assemble(
@@ -52,14 +62,18 @@ def recommendation_panel(rec: Recommendation) -> Panel:
         parts += [Text("\nReasons", style="bold"), reasons]
     if rec.flip:
         parts.append(Text("\nWhat would change the verdict", style="bold"))
-        parts += [Text(f"  • {flip.text}") for flip in rec.flip]
+        parts.append(_bullets([Text(flip.text) for flip in rec.flip]))
     if rec.caveats:
         parts.append(Text("\nCaveats", style="bold"))
-        parts += [Text(f"  • {caveat}", style="yellow") for caveat in rec.caveats]
+        parts.append(_bullets([Text(caveat, style="yellow") for caveat in rec.caveats]))
     parts.append(Text("\nRecipe", style="bold"))
+    steps = []
     for item in rec.recipe:
         source = "convention" if item.convention else _cites(item.cites)
-        parts.append(Text.assemble(f"  • {item.step}: ", item.detail, (f"  [{source}]", "dim")))
+        steps.append(
+            Text.assemble((f"{item.step}: ", "bold"), item.detail, (f"  [{source}]", "dim"))
+        )
+    parts.append(_bullets(steps))
     title = "Recommendation" + (f": {rec.name}" if rec.name else "")
     return Panel(
         Group(*parts),
