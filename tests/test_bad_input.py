@@ -287,6 +287,7 @@ def test_real_process_success_keeps_stdout_pure_json(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         timeout=60,
+        cwd=tmp_path,  # the installed package, not a source folder in the working directory
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["profile"]["files"]["images"] == 4

@@ -97,19 +97,23 @@ def test_photo_shapes_at_a_large_size(tmp_path: Path) -> None:
     assert len(list(out.rglob("*.png"))) == 8
 
 
-def _run(args: list[str], **env: str) -> subprocess.CompletedProcess:
+def _run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess:
+    """Run the installed package (cwd away from the source folders, which ``-m`` would find
+    first) in a real process."""
     environment = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
     environment.update(env)
     command = [sys.executable, "-m", "advisor", *args]
-    return subprocess.run(command, capture_output=True, text=True, env=environment, timeout=120)
+    return subprocess.run(
+        command, capture_output=True, text=True, env=environment, timeout=120, cwd=cwd
+    )
 
 
 def test_no_color_turns_colour_off(tmp_path: Path) -> None:
     data = tmp_path / "data"
     make_class_folders(data, {"cat": 3, "dog": 1})
-    forced = _run(["analyze", "--no-probes", str(data)], FORCE_COLOR="1")
-    plain = _run(["analyze", "--no-probes", str(data)], FORCE_COLOR="1", NO_COLOR="1")
-    piped = _run(["analyze", "--no-probes", str(data)])
+    forced = _run(["analyze", "--no-probes", str(data)], tmp_path, FORCE_COLOR="1")
+    plain = _run(["analyze", "--no-probes", str(data)], tmp_path, FORCE_COLOR="1", NO_COLOR="1")
+    piped = _run(["analyze", "--no-probes", str(data)], tmp_path)
     assert forced.returncode == plain.returncode == piped.returncode == 0
     colour = re.compile(r"\x1b\[(?:[0-9;]*;)?(?:3[0-8]|9[0-7])[;m]")  # foreground colours
     assert colour.search(forced.stdout)  # they appear when forced, so the check can fail
