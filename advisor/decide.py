@@ -72,6 +72,7 @@ def features_from_card(card: DatasetCard, kb: KnowledgeBase | None = None) -> De
         grayscale=card.grayscale,
         task=card.task,
         fine_grained=card.fine_grained,
+        fine_grained_basis="given in the card",
         domain=card.domain,
         domain_gap=gap,
         domain_gap_basis=basis,
@@ -109,6 +110,8 @@ def features_from_analysis(analysis: Analysis) -> DecisionFeatures | None:
         grayscale=bool(profile.modes) and set(profile.modes) <= GRAYSCALE_MODES,
         task=Task.classification,
         fine_grained=False,
+        fine_grained_basis="assumed: the images alone do not tell (the probes' separation "
+        "threshold is not calibrated)",
         domain=None,
         domain_gap=gap,
         domain_gap_basis=basis,
@@ -211,6 +214,11 @@ def _caveats(features: DecisionFeatures, fired: list[Rule], coverage: list[str])
         caveats.append(
             f"The domain gap ({features.domain_gap:.2f}) is {features.domain_gap_basis}, not a "
             "measurement of these images; `advisor analyze` measures it."
+        )
+    if features.fine_grained_basis.startswith("assumed"):
+        caveats.append(
+            "The labels are taken as coarse, because the images alone do not tell; if they are "
+            "fine-grained (species, models), say so in a card: it favours transfer."
         )
     if features.source not in ("imagenet-1k", "imagenet"):
         caveats.append(

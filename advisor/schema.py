@@ -255,6 +255,7 @@ class DecisionFeatures(_Model):
     grayscale: bool
     task: Task
     fine_grained: bool
+    fine_grained_basis: str
     domain: Domain | None
     domain_gap: float | None = Field(ge=0, le=1, description="None: not known.")
     domain_gap_basis: str = Field(description="Measured, given, typical of the domain, or none.")

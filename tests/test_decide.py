@@ -231,6 +231,8 @@ def test_features_from_an_analysis(tmp_path: Path) -> None:
     assert features.unlabeled_images == analysis.profile.unlabeled
     assert features.grayscale  # the digits are grayscale PNGs
     assert features.domain_gap_basis.startswith("not measured")
+    caveats = " ".join(analysis.recommendation.caveats)
+    assert "coarse" in caveats and "measures it" in caveats
     assert any(item.step == "grayscale" for item in analysis.recommendation.recipe)
     unlabeled_only = analysis.model_copy(
         update={"profile": analysis.profile.model_copy(update={"labeled": 0})}
