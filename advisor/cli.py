@@ -41,10 +41,17 @@ from advisor.output import write_atomically
 from advisor.render.advice import (
     render_knowledge_item,
     render_knowledge_list,
+    render_pilot,
     render_recommendation,
 )
 from advisor.render.terminal import render_analysis, render_backbones, render_demo
-from advisor.schema import DOCUMENTS, BackboneList, KnowledgeItem, KnowledgeListing
+from advisor.schema import (
+    DOCUMENTS,
+    BackboneList,
+    KnowledgeItem,
+    KnowledgeListing,
+    PilotResult,
+)
 from advisor.settings import ProbeSettings
 
 _debug = False
@@ -233,6 +240,14 @@ def analyze(
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="Neither read nor write the feature cache.")
     ] = False,
+    pilot: Annotated[
+        Path | None,
+        typer.Option(
+            "--pilot",
+            help="A pilot's result (advisor pilot -o FILE) to combine with the literature.",
+            dir_okay=False,
+        ),
+    ] = None,
     quick: Annotated[
         bool,
         typer.Option(
@@ -263,6 +278,7 @@ def analyze(
             seed=seed,
             resolution=resolution,
         )
+    pilot_result = _read_pilot(pilot) if pilot is not None else None
     err = Console(stderr=True, quiet=quiet)
     started = time.perf_counter()
     with _stages(err, quiet) as (on_stage, on_progress):
@@ -277,6 +293,11 @@ def analyze(
             on_stage=on_stage,
             on_progress=on_progress,
         )
+    if pilot_result is not None and analysis.recommendation is not None:
+        from advisor.decide import combine_with_pilot
+
+        combined = combine_with_pilot(analysis.recommendation, pilot_result)
+        analysis = analysis.model_copy(update={"recommendation": combined})
     note = f"profiled {analysis.profile.files.seen:,} files"
     if analysis.probes is not None:
         probed = analysis.probes.labeled_sample + analysis.probes.unlabeled_sample
@@ -286,6 +307,115 @@ def analyze(
         render_analysis(Console(), analysis)
         if analysis.recommendation is not None:
             render_recommendation(Console(), analysis.recommendation)
+
+
+def _read_pilot(path: Path) -> PilotResult:
+    from pydantic import ValidationError
+
+    if not path.is_file():
+        raise InputError(f"--pilot {path}: no such file")
+    try:
+        return PilotResult.model_validate_json(path.read_bytes())
+    except ValidationError as exc:
+        raise InputError(f"--pilot {path}: not a pilot result ({exc.errors()[0]['msg']})") from None
+
+
+@app.command()
+def pilot(
+    data: Annotated[
+        Path | None,
+        typer.Argument(help="Dataset folder, as for analyze.", show_default=False),
+    ] = None,
+    budget: Annotated[
+        str, typer.Option("--budget", help="Wall time (90s, 10m, 1h) or steps (2000steps).")
+    ] = "10m",
+    paradigms: Annotated[
+        str, typer.Option("--paradigms", help="Comma-separated: tl, ssl, tl+ssl, scratch.")
+    ] = "tl,ssl,tl+ssl,scratch",
+    method: Annotated[str, typer.Option("--method", help="simclr or byol.")] = "simclr",
+    seeds: Annotated[int, typer.Option("--seeds", min=1, help="Splits and runs per arm.")] = 3,
+    backbone: Annotated[
+        str, typer.Option("--backbone", help="The architecture (and weights) of every arm.")
+    ] = "auto",
+    resolution: Annotated[
+        int | None,
+        typer.Option("--resolution", min=32, help="Training input size (CPU default 64)."),
+    ] = None,
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", help="Folder for the plan, finished runs and checkpoints.", file_okay=False
+        ),
+    ] = Path("pilot-out"),
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue the pilot in --out; never redo work.")
+    ] = False,
+    device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda or mps.")] = "auto",
+    devices: Annotated[
+        int, typer.Option("--devices", min=1, help="Devices for data-parallel training.")
+    ] = 1,
+    unlabeled: Annotated[
+        list[Path] | None,
+        typer.Option("--unlabeled", help="Extra folder of unlabeled images (repeatable)."),
+    ] = None,
+    manifest: Annotated[
+        Path | None, typer.Option("--manifest", help="CSV with columns path,label[,split].")
+    ] = None,
+    no_store: Annotated[
+        bool, typer.Option("--no-store", help="Do not add the result to the experience store.")
+    ] = False,
+    as_json: JsonOpt = False,
+    output: OutOpt = None,
+    quiet: QuietOpt = False,
+    seed: SeedOpt = 0,
+    debug: DebugOpt = False,
+) -> None:
+    """Run a short, fair pilot of tl, ssl, tl+ssl and scratch on your data, then combine what
+    it measured with the literature's advice."""
+    global _debug
+    _debug = debug
+    from advisor.pilot.budget import parse_budget
+    from advisor.pilot.runner import Pilot, PilotSettings
+    from advisor.pilot_service import finish_pilot
+
+    output, as_json = _destination(output, as_json)
+    settings = PilotSettings(
+        data=data,
+        unlabeled=unlabeled or [],
+        manifest=manifest,
+        budget=parse_budget(budget),
+        paradigms=[p.strip() for p in paradigms.split(",") if p.strip()],
+        method=method,
+        seeds=seeds,
+        backbone=backbone,
+        resolution=resolution,
+        out=out,
+        resume=resume,
+        device=device,
+        devices=devices,
+        seed=seed,
+    )
+    err = Console(stderr=True, quiet=quiet)
+    with _stages(err, quiet) as (on_stage, on_progress):
+        runner = Pilot(
+            settings,
+            lambda text: err.print(text, style="dim", soft_wrap=True),
+            on_stage,
+            on_progress,
+        )
+        if output is not None:
+            from advisor.output import check_output_path
+
+            check_output_path(output, [p for p in (data, *(unlabeled or [])) if p], [manifest])
+        try:
+            result = runner.run()
+        except KeyboardInterrupt as exc:  # typer would swallow what it says (where to resume)
+            _fail(f"interrupted: {exc}" if str(exc) else "interrupted", 130)
+    result, stored = finish_pilot(runner, result, store=not no_store)
+    if stored is not None:
+        err.print(f"added to the experience store: {stored}", style="dim", soft_wrap=True)
+    if _emit(result, as_json, output):
+        render_pilot(Console(), result)
 
 
 @app.command()
@@ -379,15 +509,28 @@ def knowledge_show(
 @knowledge_app.command("fit")
 def knowledge_fit(
     output: OutOpt = None,
+    with_experience: Annotated[
+        bool,
+        typer.Option(
+            "--with-experience", help="Also learn from the pilots in the local experience store."
+        ),
+    ] = False,
     debug: DebugOpt = False,
 ) -> None:
     """Refit the gain model on results.csv and rules.yaml; prints model.json (or writes -o)."""
     global _debug
     _debug = debug
+    from advisor import experience
     from advisor.fit import fit_gain_model
     from advisor.knowledge.base import load_knowledge
 
-    model = fit_gain_model(load_knowledge())
+    rows = []
+    if with_experience:
+        records = experience.load()
+        if not records:
+            raise InputError(f"--with-experience: no pilots in {experience.store_path()} yet")
+        rows = [(r.features.model_dump(), r.arm, r.measured_points) for r in records]
+    model = fit_gain_model(load_knowledge(), experience=rows)
     output, _ = _destination(output, True)
     _emit(model, output is None, output)
 

@@ -35,6 +35,8 @@ from advisor.schema import (
     Flip,
     Gain,
     ModelInfo,
+    PilotEvidence,
+    PilotResult,
     Reason,
     Recommendation,
 )
@@ -381,4 +383,72 @@ def recommend(
         model=ModelInfo(
             method=model.method, fit_rows=model.metrics.rows, studies=model.metrics.studies
         ),
+    )
+
+
+def combine_with_pilot(
+    rec: Recommendation,
+    pilot: PilotResult,
+    kb: KnowledgeBase | None = None,
+    model: GainModel | None = None,
+) -> Recommendation:
+    """The literature's estimate for the pilot's best self-supervised arm, updated with what the
+    pilot measured for it, each weighted by its precision (a normal-normal update on the asinh
+    scale of the model). A pilot whose SSL arms were still improving when they lost is not taken
+    as evidence against them: the verdict then stays the literature's, with a caveat."""
+    kb = kb or load_knowledge()
+    model = model or load_model()
+    measured = [d for d in pilot.differences if d.arm in SSL_ARMS]
+    if not measured:
+        return rec.model_copy(
+            update={"caveats": [*rec.caveats, "The pilot ran no self-supervised arm."]}
+        )
+    best = max(measured, key=lambda d: d.accuracy_points)
+    if pilot.ssl_still_improving and best.accuracy_points <= 0:
+        return rec.model_copy(
+            update={
+                "caveats": [
+                    *rec.caveats,
+                    "The pilot's self-supervised arms were still improving when its budget ran "
+                    "out, so its result is not counted against them; run a longer pilot.",
+                ]
+            }
+        )
+    assessment = _Assessment(rec.features.model_dump(), kb, model)
+    prior_mean, prior_sd = assessment.estimates[best.arm]
+    points = best.accuracy_points
+    z = norm.ppf(0.5 + best.level / 2)
+    pilot_mean = math.asinh(points)
+    # the interval's own ends carried to the asinh scale, so that an interval that spans 0
+    # stays as wide there as it is in points
+    pilot_sd = max((math.asinh(best.high) - math.asinh(best.low)) / (2 * z), 1e-3)
+    weight = prior_sd**2 / (prior_sd**2 + pilot_sd**2)
+    mean = weight * pilot_mean + (1 - weight) * prior_mean
+    sd = math.sqrt(1 / (1 / prior_sd**2 + 1 / pilot_sd**2))
+    p_arm = float(norm.cdf(mean / sd))
+    verdict: Paradigm = best.arm if mean > 0 else "tl"
+    gain = _gain(mean, sd, 1.0)
+    arms = dict(rec.arms)
+    arms[best.arm] = ArmEstimate(gain=gain, probability=round(p_arm, 3))
+    return rec.model_copy(
+        update={
+            "verdict": verdict,
+            "probability": round(p_arm if verdict != "tl" else 1 - p_arm, 3),
+            "expected_gain": gain,
+            "arms": arms,
+            "caveats": [
+                *rec.caveats,
+                *pilot.caveats,
+                "The flip conditions describe the literature's estimate, before the pilot.",
+            ],
+            "recipe": build_recipe(rec.features, verdict, kb),
+            "pilot": PilotEvidence(
+                arm=best.arm,
+                measured_points=points,
+                low=best.low,
+                high=best.high,
+                prior_points=round(math.sinh(prior_mean), 2),
+                weight=round(weight, 3),
+            ),
+        }
     )

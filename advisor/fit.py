@@ -15,7 +15,7 @@ weight of 1), so a study that reports many settings does not outvote one with a 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -84,8 +84,13 @@ def _matrix(rule_ids: list[str], found: list[dict[str, int]]) -> np.ndarray:
     return np.array([[d.get(rule, 0) for rule in rule_ids] for d in found], dtype=float)
 
 
-def fit_gain_model(kb: KnowledgeBase, exclude_studies: Iterable[str] = ()) -> GainModel:
-    """Fit on every gain row (minus the excluded studies); deterministic for the same data."""
+def fit_gain_model(
+    kb: KnowledgeBase,
+    exclude_studies: Iterable[str] = (),
+    experience: Sequence[tuple[dict[str, Any], Paradigm, float]] = (),
+) -> GainModel:
+    """Fit on every gain row (minus the excluded studies), plus local pilots given as (features,
+    arm, measured gain in points), each counting as one study; deterministic for the same data."""
     excluded = list(exclude_studies)
     rows = gain_rows(kb, excluded)
     if len(rows) < 3:
@@ -94,12 +99,14 @@ def fit_gain_model(kb: KnowledgeBase, exclude_studies: Iterable[str] = ()) -> Ga
     usable = {rule.id for rule in rules}
     rule_ids = [rule.id for rule in kb.rules]
     strength = np.array([float(rule.strength) if rule.id in usable else 0.0 for rule in kb.rules])
-    d = _matrix(rule_ids, [row_directions(kb, row, rules) for row in rows])
+    found = [row_directions(kb, row, rules) for row in rows]
+    found += [directions(rules, features, arm) for features, arm, _ in experience]
+    d = _matrix(rule_ids, found)
     vote = d @ strength
-    y = np.arcsinh([row.gap for row in rows])
+    y = np.arcsinh([row.gap for row in rows] + [gain for _, _, gain in experience])
     per_study = Counter(row.study for row in rows)
-    sample_weight = np.array([1.0 / per_study[row.study] for row in rows])
-    sample_weight *= len(rows) / sample_weight.sum()
+    sample_weight = np.array([1.0 / per_study[row.study] for row in rows] + [1.0] * len(experience))
+    sample_weight *= len(sample_weight) / sample_weight.sum()
 
     reg = BayesianRidge(fit_intercept=False).fit(vote[:, None], y, sample_weight=sample_weight)
     scale = max(float(reg.coef_[0]), 0.0)
@@ -116,10 +123,10 @@ def fit_gain_model(kb: KnowledgeBase, exclude_studies: Iterable[str] = ()) -> Ga
         scale_variance=scale_variance,
         noise_variance=float(noise_variance),
         probability_scale=float(np.sqrt(noise_variance + scale_variance * np.mean(vote**2))),
-        fit_rows=[row.id for row in rows],
+        fit_rows=[row.id for row in rows] + [f"pilot-{k}" for k in range(len(experience))],
         metrics=FitMetrics(
-            rows=len(rows),
-            studies=len(per_study),
+            rows=len(y),
+            studies=len(per_study) + len(experience),
             rmse=float(np.sqrt(np.mean((fitted - y) ** 2))),
             sign_agreement=float(np.mean(np.sign(fitted) == np.sign(y))),
         ),

@@ -322,6 +322,17 @@ class ModelInfo(_Model):
     studies: int
 
 
+class PilotEvidence(_Model):
+    """How a pilot's measurement moved the literature's prior (asinh scale, as the model)."""
+
+    arm: Paradigm
+    measured_points: float = Field(description="Pilot: the arm's accuracy minus tl's, points.")
+    low: float
+    high: float
+    prior_points: float = Field(description="The literature's expected gain before the pilot.")
+    weight: float = Field(ge=0, le=1, description="Share of the combined estimate from the pilot.")
+
+
 class Recommendation(_Model):
     """What advisor decide --json writes, and the recommendation section of analyze."""
 
@@ -343,6 +354,100 @@ class Recommendation(_Model):
     recipe: list[RecipeItem]
     features: DecisionFeatures
     model: ModelInfo
+    pilot: PilotEvidence | None = Field(
+        default=None, description="Set when a pilot's result was combined with the prior."
+    )
+
+
+ArmName = Literal["scratch", "tl", "ssl", "tl+ssl", "tl-linear"]
+
+
+class PilotPlan(_Model):
+    """What the pilot will do, fixed before training and stored with the result."""
+
+    budget: str
+    budget_seconds: float | None
+    budget_steps: int | None
+    device: str
+    devices: int
+    backbone: str
+    resolution: int
+    batch_size: int
+    method: Literal["simclr", "byol"]
+    arms: list[ArmName]
+    seeds: list[int]
+    finetune_images: int = Field(description="Labeled images each arm fine-tunes on (per seed).")
+    eval_images: int = Field(description="Held-out labeled images every arm is scored on.")
+    eval_source: str
+    pool_images: int = Field(description="Images for self-supervision (per seed).")
+    finetune_steps: int = Field(ge=1, description="Per arm and seed, the same for every arm.")
+    ssl_steps: int = Field(ge=0, description="Per self-supervised arm and seed, in addition.")
+    curve_steps: list[int] = Field(description="Self-supervised steps where k-NN is measured.")
+    seconds_per_finetune_step: float
+    seconds_per_ssl_step: float
+    choices: list[str] = Field(description="What was chosen for this machine, and why.")
+
+
+class CurvePoint(_Model):
+    step: int
+    knn_accuracy: float
+
+
+class UnitResult(_Model):
+    """One arm trained and scored for one seed."""
+
+    arm: ArmName
+    seed: int
+    accuracy: float = Field(ge=0, le=1)
+    macro_f1: float = Field(ge=0, le=1)
+    seconds: float
+    final_loss: float | None
+    curve: list[CurvePoint]
+    correct: list[bool] = Field(description="Per evaluation image, in the split's order.")
+
+
+class ArmSummary(_Model):
+    arm: ArmName
+    seeds: int
+    accuracy: float
+    accuracy_sd: float
+    macro_f1: float
+
+
+class PairedDifference(_Model):
+    arm: ArmName
+    against: Literal["tl"] = "tl"
+    accuracy_points: float = Field(description="Mean over seeds, in accuracy points.")
+    low: float
+    high: float
+    level: float
+
+
+class PilotResult(_Model):
+    """What advisor pilot --json writes: the plan, every arm's scores, the paired differences
+    against transfer, the learning curves and the measured winner."""
+
+    schema_version: Literal["1.0"] = SCHEMA_VERSION
+    tool_version: str
+    sources: list[str]
+    plan: PilotPlan
+    complete: bool = Field(description="False when Ctrl-C stopped it; --resume continues.")
+    seconds: float
+    units: list[UnitResult]
+    arms: list[ArmSummary]
+    differences: list[PairedDifference]
+    measured_best: ArmName | None
+    winner: ArmName | None = Field(
+        description="The measured best when the evidence is clear; None when it is not."
+    )
+    confidence: float | None = Field(
+        description="Share of bootstrap draws in which the measured best is best."
+    )
+    ssl_still_improving: bool | None
+    caveats: list[str]
+    recommendation: Recommendation | None = Field(
+        description="The literature's prior combined with this measurement."
+    )
 
 
 class Analysis(_Model):
@@ -415,5 +520,6 @@ DOCUMENTS: dict[str, type[BaseModel]] = {
     "card": DatasetCard,
     "knowledge-list": KnowledgeListing,
     "knowledge-show": KnowledgeItem,
+    "pilot": PilotResult,
 }
 """Name given to ``advisor schema`` -> the model of the document."""

@@ -8,7 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from advisor.knowledge.base import ResultRow, Rule, Study
-from advisor.schema import Cite, Recommendation
+from advisor.schema import Cite, PilotResult, Recommendation
 
 MAX_REASONS = 5
 
@@ -47,6 +47,16 @@ def recommendation_panel(rec: Recommendation) -> Panel:
         ("Expected gain of the self-supervised family over transfer: ", "bold"),
         f"{gain.mean:+.1f} points ({gain.level:.0%} interval {gain.low:+.1f} to {gain.high:+.1f})",
     )
+    if rec.pilot is not None:
+        head.append_text(
+            Text(
+                f"\nPilot: {rec.pilot.arm} measured {rec.pilot.measured_points:+.1f} points "
+                f"[{rec.pilot.low:+.1f}, {rec.pilot.high:+.1f}] against the literature's "
+                f"{rec.pilot.prior_points:+.1f}; the pilot carries {rec.pilot.weight:.0%} of the "
+                "estimate",
+                style="cyan",
+            )
+        )
     reasons = Table(box=None, show_header=True, pad_edge=False, expand=False)
     reasons.add_column("pushes", no_wrap=True)
     reasons.add_column("★", no_wrap=True)
@@ -144,3 +154,54 @@ def render_knowledge_item(
             )
         parts.append(table)
     console.print(Panel(Group(*parts), title=item.id))
+
+
+def render_pilot(console: Console, result: PilotResult) -> None:
+    plan = result.plan
+    head = Text.assemble(
+        ("Plan: ", "bold"),
+        f"{len(plan.seeds)} seeds x {len(plan.arms)} arms on {plan.device} at "
+        f"{plan.resolution} px; {plan.finetune_steps} fine-tuning steps per arm"
+        + (
+            f", {plan.ssl_steps} self-supervised ({plan.method}) per SSL arm"
+            if plan.ssl_steps
+            else ""
+        )
+        + f"; {plan.finetune_images:,} fine-tuning, {plan.eval_images:,} evaluation "
+        f"({plan.eval_source}), {plan.pool_images:,} pool images. Took {result.seconds:.0f} s "
+        f"for a budget of {plan.budget}.",
+    )
+    table = Table(box=None)
+    for column in ("arm", "accuracy", "± sd", "macro-F1", "vs tl (points, 95%)", "k-NN curve"):
+        table.add_column(column)
+    differences = {d.arm: d for d in result.differences}
+    for arm in result.arms:
+        d = differences.get(arm.arm)
+        curve = [u.curve for u in result.units if u.arm == arm.arm and u.curve]
+        shown = " → ".join(f"{p.knn_accuracy:.2f}" for p in curve[0]) if curve else ""
+        table.add_row(
+            Text(arm.arm, style="bold" if arm.arm == result.measured_best else ""),
+            f"{arm.accuracy:.3f}",
+            f"{arm.accuracy_sd:.3f}",
+            f"{arm.macro_f1:.3f}",
+            f"{d.accuracy_points:+.1f} [{d.low:+.1f}, {d.high:+.1f}]" if d else "",
+            shown,
+        )
+    verdict = (
+        Text.assemble(
+            ("Measured winner: ", "bold"),
+            (result.winner, "bold magenta"),
+            f" (best in {result.confidence:.0%} of bootstrap draws)",
+        )
+        if result.winner
+        else Text.assemble(
+            ("Measured winner: ", "bold"),
+            "none clear"
+            + (f" (best so far: {result.measured_best})" if result.measured_best else ""),
+        )
+    )
+    parts: list = [head, Text(""), table, Text(""), verdict]
+    parts += [Text(f"  • {c}", style="yellow") for c in result.caveats]
+    console.print(Panel(Group(*parts), title="Pilot"))
+    if result.recommendation is not None:
+        render_recommendation(console, result.recommendation)

@@ -1,0 +1,254 @@
+"""The pilot: budgets, a tiny real pilot, resume, Ctrl-C, bad input, and its evidence."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import jsonschema
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from advisor.cli import app
+from advisor.decide import combine_with_pilot, features_from_card, recommend
+from advisor.demo import DemoName, ShapesWorld, make_demo
+from advisor.errors import InputError
+from advisor.pilot.budget import parse_budget
+from advisor.schema import DatasetCard, PairedDifference, PilotResult
+
+runner = CliRunner()
+TINY = ["--budget", "15steps", "--seeds", "1", "--paradigms", "tl,ssl", "--resolution", "32"]
+
+
+def invoke(*args: str | Path):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+@pytest.fixture(scope="module")
+def shapes(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("pilot") / "shapes"
+    world = ShapesWorld(images=150, classes=3, size=32)
+    make_demo(root, DemoName.shapes, 0, False, False, world, None)
+    return root
+
+
+@pytest.fixture(autouse=True)
+def experience_store(tmp_path: Path, monkeypatch) -> Path:
+    monkeypatch.setenv("ADVISOR_DATA_DIR", str(tmp_path / "store"))
+    return tmp_path / "store" / "experience.jsonl"
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds", "steps"),
+    [
+        ("90s", 90, None),
+        ("10m", 600, None),
+        ("1h", 3600, None),
+        ("2000steps", None, 2000),
+        ("1.5h", 5400, None),
+        (" 5 min ", 300, None),
+        ("1step", None, 1),
+    ],
+)
+def test_budgets(text: str, seconds, steps) -> None:
+    budget = parse_budget(text)
+    assert budget.seconds == seconds and budget.steps == steps
+
+
+@pytest.mark.parametrize("text", ["", "ten minutes", "10", "0m", "-5m", "2.5steps", "10d"])
+def test_unparseable_budgets(text: str) -> None:
+    with pytest.raises(InputError, match="budget"):
+        parse_budget(text)
+
+
+def test_tiny_pilot_runs_saves_and_resumes(shapes: Path, tmp_path: Path, experience_store) -> None:
+    out = tmp_path / "run"
+    started = time.perf_counter()
+    res = invoke("pilot", shapes, *TINY, "--out", out, "--json", "-q")
+    assert res.exit_code == 0, res.stderr
+    assert time.perf_counter() - started < 60
+    document = json.loads(res.stdout)
+    schema = json.loads(invoke("schema", "pilot").stdout)
+    jsonschema.Draft202012Validator(schema).validate(document)
+    result = PilotResult.model_validate(document)
+    assert result.complete
+    assert result.plan.arms == ["tl", "ssl", "tl-linear"]
+    assert result.plan.finetune_steps == 5 and result.plan.ssl_steps == 5
+    assert {u.arm for u in result.units} == {"tl", "ssl", "tl-linear"}
+    for unit in result.units:
+        assert len(unit.correct) == result.plan.eval_images
+        assert unit.accuracy == pytest.approx(sum(unit.correct) / len(unit.correct), abs=1e-4)
+    ssl = next(u for u in result.units if u.arm == "ssl")
+    assert [p.step for p in ssl.curve] == result.plan.curve_steps == [0, 2, 5]
+    assert [d.arm for d in result.differences] == ["ssl", "tl-linear"]
+    assert result.recommendation is not None
+    assert json.loads((out / "result.json").read_text())["plan"] == document["plan"]
+    assert experience_store.is_file()
+    assert len(experience_store.read_text().splitlines()) == 1
+    fitted = invoke("knowledge", "fit", "--with-experience")
+    assert fitted.exit_code == 0, fitted.stderr
+    assert json.loads(fitted.stdout)["fit_rows"][-1] == "pilot-0"
+    # the SSL weights went through a safe (weights_only) checkpoint
+    state = torch.load(next((out / "checkpoints").glob("*.pt")), weights_only=True)
+    assert isinstance(state, dict) and state
+
+    stamps = {p.name: p.stat().st_mtime_ns for p in (out / "units").iterdir()}
+    res = invoke("pilot", shapes, *TINY, "--out", out, "--resume", "--json", "-q")
+    assert res.exit_code == 0, res.stderr
+    assert {p.name: p.stat().st_mtime_ns for p in (out / "units").iterdir()} == stamps
+    again = PilotResult.model_validate_json(res.stdout)
+    assert [u.accuracy for u in again.units] == [u.accuracy for u in result.units]
+
+
+def test_a_tampered_checkpoint_is_refused(shapes: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    assert invoke("pilot", shapes, *TINY, "--out", out, "-q", "--no-store").exit_code == 0
+    for unit in (out / "units").glob("ssl-*.json"):
+        unit.unlink()
+    checkpoint = next((out / "checkpoints").glob("ssl-*.pt"))
+    torch.save({"weights": object()}, checkpoint)  # a pickle weights_only will not load
+    res = invoke("pilot", shapes, *TINY, "--out", out, "--resume", "-q")
+    assert res.exit_code == 2
+    assert "not a checkpoint" in res.stderr
+
+
+def _run(args: list[str], cwd: Path) -> subprocess.Popen:
+    env = {**os.environ, "ADVISOR_DATA_DIR": str(cwd / "store")}
+    return subprocess.Popen(
+        [sys.executable, "-m", "advisor", "pilot", *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_ctrl_c_saves_and_resume_finishes(shapes: Path, tmp_path: Path, request) -> None:
+    out = tmp_path / "run"
+    args = [
+        str(shapes),
+        "--budget",
+        "60steps",
+        "--seeds",
+        "2",
+        "--paradigms",
+        "tl",
+        "--resolution",
+        "32",
+        "--out",
+        str(out),
+        "-q",
+    ]
+    proc = _run(args, tmp_path)
+    request.addfinalizer(proc.kill)
+    deadline = time.monotonic() + 90
+    while not list((out / "units").glob("tl-seed0.json")) and time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.2)
+    finished = {p.name: p.stat().st_mtime_ns for p in (out / "units").iterdir()}
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "--resume" in stderr and "advisor: interrupted" in stderr
+    assert "Traceback" not in stderr
+    assert not (out / "result.json").exists()
+
+    resumed = _run([*args, "--resume", "--json"], tmp_path)
+    request.addfinalizer(resumed.kill)
+    stdout, stderr = resumed.communicate(timeout=120)
+    assert resumed.returncode == 0, stderr
+    result = PilotResult.model_validate_json(stdout)
+    assert result.complete and len(result.units) == 4
+    for name, stamp in finished.items():  # finished work was not redone
+        assert (out / "units" / name).stat().st_mtime_ns == stamp
+
+
+@pytest.mark.parametrize(
+    ("counts", "args", "fragment"),
+    [
+        ({"a": 10}, [], "at least two classes"),
+        ({"a": 10, "b": 3}, [], "at least 4 labeled images"),
+        ({"a": 10, "b": 10}, ["--budget", "soon"], "--budget"),
+        ({"a": 10, "b": 10}, ["--paradigms", "tl,magic"], "magic"),
+        ({"a": 10, "b": 10}, ["--method", "moco"], "simclr or byol"),
+        ({"a": 10, "b": 10}, ["--budget", "2steps", "--paradigms", "tl"], "too small"),
+        ({"a": 4, "b": 4}, ["--budget", "100steps"], "pool"),
+    ],
+)
+def test_bad_input_is_one_line(tmp_path: Path, counts, args, fragment: str) -> None:
+    from conftest import make_class_folders
+
+    data = tmp_path / "data"
+    make_class_folders(data, counts)
+    res = invoke("pilot", data, "--out", tmp_path / "out", "--resolution", "32", *args)
+    assert res.exit_code == 2, res.stdout
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("advisor: error: ")
+    assert fragment in lines[0]
+
+
+def test_out_inside_the_data_or_busy_is_refused(shapes: Path, tmp_path: Path) -> None:
+    res = invoke("pilot", shapes, *TINY, "--out", shapes / "pilot")
+    assert res.exit_code == 2 and "inside the data folder" in res.stderr
+    assert not (shapes / "pilot").exists()
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "notes.txt").write_text("mine")
+    res = invoke("pilot", shapes, *TINY, "--out", busy)
+    assert res.exit_code == 2 and "not empty" in res.stderr
+    res = invoke("pilot", shapes, *TINY, "--out", tmp_path / "fresh", "--resume")
+    assert (res.exit_code == 2 and "nothing to resume" in res.stderr) or "no pilot" in res.stderr
+
+
+def _pilot(points: float, low: float, high: float, improving: bool | None) -> PilotResult:
+    stored = json.loads((Path(__file__).parent / "data" / "pilot-result.json").read_text())
+    result = PilotResult.model_validate(stored)
+    difference = PairedDifference(
+        arm="tl+ssl", accuracy_points=points, low=low, high=high, level=0.95
+    )
+    return result.model_copy(update={"differences": [difference], "ssl_still_improving": improving})
+
+
+def _card(**changes):
+    fields = dict(
+        name="t",
+        task="classification",
+        domain="natural",
+        labeled_images=5000,
+        unlabeled_images=20000,
+        classes=10,
+        image_size=256,
+    )
+    return features_from_card(DatasetCard.model_validate({**fields, **changes}))
+
+
+def test_a_clear_pilot_moves_the_verdict_and_a_truncated_one_does_not() -> None:
+    prior = recommend(_card())
+    assert prior.verdict == "tl"
+    moved = combine_with_pilot(prior, _pilot(6.0, 3.0, 9.0, False))
+    assert moved.verdict == "tl+ssl" and moved.pilot is not None
+    assert moved.pilot.weight > 0.5
+    assert moved.expected_gain.low > 0
+    vague = combine_with_pilot(prior, _pilot(1.0, -8.0, 10.0, False))
+    assert vague.pilot.weight < moved.pilot.weight
+    truncated = combine_with_pilot(prior, _pilot(-5.0, -8.0, -2.0, True))
+    assert truncated.verdict == prior.verdict and truncated.pilot is None
+    assert any("still improving" in c for c in truncated.caveats)
+
+
+def test_analyze_and_fit_use_a_pilot(shapes: Path, tmp_path: Path) -> None:
+    stored = Path(__file__).parent / "data" / "pilot-result.json"
+    res = invoke("analyze", shapes, "--no-probes", "--pilot", stored, "--json", "-q")
+    assert res.exit_code == 0, res.stderr
+    assert json.loads(res.stdout)["recommendation"]["pilot"] is not None
+    res = invoke("analyze", shapes, "--no-probes", "--pilot", shapes / "nope.json")
+    assert res.exit_code == 2
+    res = invoke("knowledge", "fit", "--with-experience")
+    assert res.exit_code == 2 and "no pilots" in res.stderr
