@@ -90,6 +90,7 @@ def test_schema_lists_documents_and_rejects_unknown_names() -> None:
         "card",
         "knowledge-list",
         "knowledge-show",
+        "pilot",
     ]
     res = invoke("schema", "nonsense")
     assert res.exit_code == 2
