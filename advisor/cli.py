@@ -372,6 +372,7 @@ def pilot(
 ) -> None:
     """Run a short, fair pilot of tl, ssl, tl+ssl and scratch on your data, then combine what
     it measured with the literature's advice."""
+    began = time.perf_counter()
     global _debug
     _debug = debug
     from advisor.pilot.budget import parse_budget
@@ -408,7 +409,7 @@ def pilot(
 
             check_output_path(output, [p for p in (data, *(unlabeled or [])) if p], [manifest])
         try:
-            result = runner.run()
+            result = runner.run(began)
         except KeyboardInterrupt as exc:  # typer would swallow what it says (where to resume)
             _fail(f"interrupted: {exc}" if str(exc) else "interrupted", 130)
     result, stored = finish_pilot(runner, result, store=not no_store)

@@ -282,10 +282,13 @@ class Pilot:
 
     # --- plan ------------------------------------------------------------------------------
 
-    def _calibrate(self) -> tuple[float, float, float]:
-        """Seconds per fine-tuning step, per self-supervised step, and per unit's evaluation,
-        measured on throwaway copies with the real data path."""
+    def _calibrate(self) -> dict[str, float]:
+        """Seconds per fine-tuning and self-supervised step, and the fixed costs around them
+        (building a network, starting its loader, evaluating, a learning-curve reading, the
+        linear reading), measured on throwaway copies with the real data path."""
         sp = self.splits[0]
+        cost: dict[str, float] = {"ssl": 0.0, "ssl_start": 0.0, "curve": 0.0}
+        cost["trunk"] = train.timed(lambda: models.trunk(self.backbone, False, 0))
         net, dim = models.trunk(self.backbone, True, 0)
         model = models.classifier(net, dim, len(self.images.classes), 0)
         batches = train.labeled_loader(
@@ -297,44 +300,57 @@ class Pilot:
             0,
             self.workers,
         )
-        t_ft = self._per_step(lambda k: train.finetune(self.fabric, model, batches, k, self.stop))
-        t_ssl = 0.0
+        cost["ft"], cost["ft_start"] = self._per_step(
+            lambda k: train.finetune(self.fabric, model, batches, k, self.stop)
+        )
         if any(arm in SSL_ARMS for arm in self.settings.order):
             net, dim = models.trunk(self.backbone, True, 0)
             module = models.ssl_module(self.settings.method, net, dim)
             views = train.views_loader(
                 self.images.pixels, sp.pool, self.views_tf, self.batch, 0, self.workers
             )
-            t_ssl = self._per_step(
+            cost["ssl"], cost["ssl_start"] = self._per_step(
                 lambda k: train.pretrain(self.fabric, module, views, k, self.stop)
             )
-        t_eval = train.timed(
+            cost["curve"] = train.timed(lambda: self._knn(net, sp))
+        cost["eval"] = train.timed(
             lambda: train.outputs(
                 self.fabric, model, self.images.pixels, sp.evaluate, self.eval_tf, self.batch * 2
             )
         )
-        return t_ft, t_ssl, t_eval
+        cost["linear"] = train.timed(lambda: self._linear(sp))
+        return cost
 
     @staticmethod
-    def _per_step(run: Callable[[int], object]) -> float:
-        """Time of ``CALIBRATION_STEPS`` steps beyond a first one that warms up (workers,
-        allocator), divided out."""
+    def _per_step(run: Callable[[int], object]) -> tuple[float, float]:
+        """Seconds per step, from ``CALIBRATION_STEPS`` steps beyond a first one, and what a
+        phase costs before its steps (set-up, loader start)."""
         first = train.timed(lambda: run(1))
         more = train.timed(lambda: run(CALIBRATION_STEPS + 1))
-        return max((more - first) / CALIBRATION_STEPS, 1e-4)
+        per_step = max((more - first) / CALIBRATION_STEPS, 1e-4)
+        return per_step, max(first - per_step, 0.0)
 
     def _plan(self, started: float) -> PilotPlan:
         s = self.settings
-        t_ft, t_ssl, t_eval = self._calibrate() if s.budget.seconds else (0.0, 0.0, 0.0)
         trained = list(s.order)
         n_ssl = sum(arm in SSL_ARMS for arm in trained)
-        curve_cost = 2 * CURVE_IMAGES / max(len(self.splits[0].evaluate), 1) * t_eval
-        fixed_per_seed = len(trained) * (t_eval + 1.0) + n_ssl * 3 * curve_cost
+        if s.budget.seconds:
+            cost = self._calibrate()
+        else:
+            cost = dict.fromkeys(
+                ("ft", "ssl", "trunk", "ft_start", "ssl_start", "curve", "eval", "linear"), 0.0
+            )
+        t_ft, t_ssl = cost["ft"], cost["ssl"]
+        fixed_per_seed = (
+            len(trained) * (cost["trunk"] + cost["ft_start"] + cost["eval"])
+            + n_ssl * (cost["ssl_start"] + 3 * cost["curve"])
+            + cost["linear"]
+        )
         per_step = len(trained) * t_ft + n_ssl * SSL_TO_FINETUNE * t_ssl
         if s.budget.steps is not None:
             steps = int(s.budget.steps // (s.seeds * (len(trained) + n_ssl * SSL_TO_FINETUNE)))
         else:
-            reserve = 2.0 + t_eval * s.seeds  # the linear reading and the result
+            reserve = 3.0  # the summary, the prior and the result file
             left = s.budget.seconds - (time.perf_counter() - started) - reserve
             steps = int((left / s.seeds - fixed_per_seed) / per_step)
         if steps < MIN_FINETUNE_STEPS:
@@ -484,8 +500,10 @@ class Pilot:
 
     # --- the run ---------------------------------------------------------------------------
 
-    def run(self) -> PilotResult:
-        started = time.perf_counter()
+    def run(self, started: float | None = None) -> PilotResult:
+        """``started``: when the command began (perf_counter), so that the budget covers the
+        start-up as well."""
+        started = time.perf_counter() if started is None else started
         with _Sigint(self.stop):
             self._load()
             plan_file = self.settings.out / "plan.json"
