@@ -143,12 +143,14 @@ def seconds(budget: str) -> float:
     return parse_budget(budget).seconds
 
 
-def stability(budget: str, factor: int) -> dict:
+def stability(budget: str, factor: int, cases: list[str] | None = None) -> dict:
     long_budget = f"{int(seconds(budget) * factor)}s"
     report = {"budget": budget, "long_budget": long_budget, "cases": {}}
     root = HERE / "data" / "pilot"
     root.mkdir(parents=True, exist_ok=True)
     for name, data in datasets(root).items():
+        if cases and name not in cases:
+            continue
         case = {}
         for label, b in (("default", budget), ("long", long_budget)):
             with tempfile.TemporaryDirectory() as tmp:
@@ -171,11 +173,12 @@ def main() -> None:
     s = sub.add_parser("stability")
     s.add_argument("--budget", default="10m")
     s.add_argument("--factor", type=int, default=5)
+    s.add_argument("--cases", nargs="*", help="digits, shapes-near, shapes-far (default: all)")
     args = parser.parse_args()
     if args.what == "throughput":
         print(json.dumps(throughput(args.steps, args.rounds), indent=2))
     else:
-        print(json.dumps(stability(args.budget, args.factor), indent=2))
+        print(json.dumps(stability(args.budget, args.factor, args.cases), indent=2))
 
 
 if __name__ == "__main__":
