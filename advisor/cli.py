@@ -137,6 +137,14 @@ SeedOpt = Annotated[
     int, typer.Option("--seed", min=0, help="Seed for everything random (recorded in the result).")
 ]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")]
+UnlabeledOpt = Annotated[
+    list[Path] | None,
+    typer.Option("--unlabeled", help="Extra folder of unlabeled images (repeatable)."),
+]
+ManifestOpt = Annotated[
+    Path | None,
+    typer.Option("--manifest", help="CSV with columns path,label[,split], paths relative to it."),
+]
 
 
 class _Rate(ProgressColumn):
@@ -201,16 +209,8 @@ def analyze(
             help="Dataset folder: class folders, train/val/test, unlabeled/.", show_default=False
         ),
     ] = None,
-    unlabeled: Annotated[
-        list[Path] | None,
-        typer.Option("--unlabeled", help="Extra folder of unlabeled images (repeatable)."),
-    ] = None,
-    manifest: Annotated[
-        Path | None,
-        typer.Option(
-            "--manifest", help="CSV with columns path,label[,split], paths relative to it."
-        ),
-    ] = None,
+    unlabeled: UnlabeledOpt = None,
+    manifest: ManifestOpt = None,
     no_probes: Annotated[
         bool, typer.Option("--no-probes", help="Profile only: skip the backbone probes.")
     ] = False,
@@ -354,13 +354,8 @@ def pilot(
     devices: Annotated[
         int, typer.Option("--devices", min=1, help="Devices for data-parallel training.")
     ] = 1,
-    unlabeled: Annotated[
-        list[Path] | None,
-        typer.Option("--unlabeled", help="Extra folder of unlabeled images (repeatable)."),
-    ] = None,
-    manifest: Annotated[
-        Path | None, typer.Option("--manifest", help="CSV with columns path,label[,split].")
-    ] = None,
+    unlabeled: UnlabeledOpt = None,
+    manifest: ManifestOpt = None,
     no_store: Annotated[
         bool, typer.Option("--no-store", help="Do not add the result to the experience store.")
     ] = False,
@@ -483,26 +478,13 @@ def knowledge_show(
     """Show one rule (with the results behind it), study (with its results) or result."""
     from advisor.knowledge.base import load_knowledge
 
-    kb = load_knowledge()
-    by_id = {row.id: row for row in kb.results}
-    if any(rule.id == item_id for rule in kb.rules):
-        rule = kb.rule(item_id)
-        document = KnowledgeItem(
-            tool_version=__version__, kind="rule", item=rule, rows=[by_id[r] for r in rule.rows]
-        )
-    elif item_id in kb.studies:
-        rows = [row for row in kb.results if row.study == item_id]
-        document = KnowledgeItem(
-            tool_version=__version__, kind="study", item=kb.studies[item_id], rows=rows
-        )
-    elif item_id in by_id:
-        document = KnowledgeItem(
-            tool_version=__version__, kind="result", item=by_id[item_id], rows=[]
-        )
-    else:
+    found = load_knowledge().lookup(item_id)
+    if found is None:
         raise InputError(
             f"no rule, study or result with id {item_id!r}; `advisor knowledge list` shows them"
         )
+    kind, item, rows = found
+    document = KnowledgeItem(tool_version=__version__, kind=kind, item=item, rows=rows)
     if _emit(document, as_json, None):
         render_knowledge_item(Console(), document.item, document.rows)
 

@@ -208,6 +208,22 @@ class KnowledgeBase(_Data):
     def rule(self, rule_id: str) -> Rule:
         return next(rule for rule in self.rules if rule.id == rule_id)
 
+    def lookup(
+        self, item_id: str
+    ) -> (
+        tuple[Literal["rule", "study", "result"], Rule | Study | ResultRow, list[ResultRow]] | None
+    ):
+        """A rule with the result rows behind it, a study with its rows, or one result row."""
+        by_id = {row.id: row for row in self.results}
+        if any(rule.id == item_id for rule in self.rules):
+            rule = self.rule(item_id)
+            return "rule", rule, [by_id[r] for r in rule.rows]
+        if item_id in self.studies:
+            return "study", self.studies[item_id], [r for r in self.results if r.study == item_id]
+        if item_id in by_id:
+            return "result", by_id[item_id], []
+        return None
+
 
 def _text(name: str) -> str:
     return resources.files(__package__).joinpath(name).read_text(encoding="utf-8")

@@ -10,6 +10,7 @@ and options are the ones it was made for.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import signal
 import time
@@ -139,8 +140,6 @@ class Store:
         write_atomically(self.unit_path(unit.arm, unit.seed), unit.model_dump_json())
 
     def save_checkpoint(self, arm: str, seed: int, net: torch.nn.Module) -> None:
-        import io
-
         buffer = io.BytesIO()
         torch.save(net.state_dict(), buffer)
         write_bytes_atomically(self.checkpoint_path(arm, seed), buffer.getvalue())
