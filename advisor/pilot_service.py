@@ -34,8 +34,8 @@ def finish_pilot(
                 low=best.low,
                 high=best.high,
                 seeds=len(result.plan.seeds),
-                finetune_steps=result.plan.finetune_steps,
-                ssl_steps=result.plan.ssl_steps,
+                finetune_steps=min(x.finetune_steps for x in result.plan.steps),
+                ssl_steps=min(x.ssl_steps for x in result.plan.steps),
             )
         )
     return result, stored

@@ -341,8 +341,10 @@ class Recommendation(_Model):
     name: str | None
     verdict: Paradigm
     probability: float = Field(
-        ge=0.5, le=1, description="Probability that the verdict is the better choice than the "
-        "other side (transfer vs the self-supervised family)."
+        ge=0.5,
+        le=1,
+        description="Probability that the verdict is the better choice than the "
+        "other side (transfer vs the self-supervised family).",
     )
     expected_gain: Gain = Field(
         description="Of the better self-supervised arm over transfer (negative: transfer wins)."
@@ -360,6 +362,18 @@ class Recommendation(_Model):
 
 
 ArmName = Literal["scratch", "tl", "ssl", "tl+ssl", "tl-linear"]
+
+
+class SeedSteps(_Model):
+    """The steps of one seed. The first seed keeps the plan made before training; each later
+    seed is re-planned from the measured time of the seeds before it, so that the run keeps to
+    a time budget. The paired differences compare arms within a seed, which all got the same."""
+
+    seed: int
+    finetune_steps: int = Field(ge=1, description="Per arm, the same for every arm.")
+    ssl_steps: int = Field(ge=0, description="Per self-supervised arm, in addition.")
+    curve_steps: list[int] = Field(description="Self-supervised steps where k-NN is measured.")
+    basis: str = Field(description="How these steps were chosen.")
 
 
 class PilotPlan(_Model):
@@ -380,12 +394,15 @@ class PilotPlan(_Model):
     eval_images: int = Field(description="Held-out labeled images every arm is scored on.")
     eval_source: str
     pool_images: int = Field(description="Images for self-supervision (per seed).")
-    finetune_steps: int = Field(ge=1, description="Per arm and seed, the same for every arm.")
-    ssl_steps: int = Field(ge=0, description="Per self-supervised arm and seed, in addition.")
-    curve_steps: list[int] = Field(description="Self-supervised steps where k-NN is measured.")
+    steps: list[SeedSteps] = Field(
+        description="Steps per seed; within a seed every arm gets the same steps."
+    )
     seconds_per_finetune_step: float
     seconds_per_ssl_step: float
     choices: list[str] = Field(description="What was chosen for this machine, and why.")
+
+    def for_seed(self, seed: int) -> SeedSteps:
+        return next(s for s in self.steps if s.seed == seed)
 
 
 class CurvePoint(_Model):

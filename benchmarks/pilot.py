@@ -130,8 +130,8 @@ def pilot(data: Path, budget: str, out: Path) -> dict:
         "measured_best": result["measured_best"],
         "confidence": result["confidence"],
         "best_ssl_arm": best_ssl,
-        "finetune_steps": result["plan"]["finetune_steps"],
-        "ssl_steps": result["plan"]["ssl_steps"],
+        "finetune_steps": [x["finetune_steps"] for x in result["plan"]["steps"]],
+        "ssl_steps": [x["ssl_steps"] for x in result["plan"]["steps"]],
         "ssl_still_improving": result["ssl_still_improving"],
         "accuracy": {a["arm"]: a["accuracy"] for a in result["arms"]},
     }

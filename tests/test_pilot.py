@@ -20,6 +20,7 @@ from advisor.decide import combine_with_pilot, features_from_card, recommend
 from advisor.demo import DemoName, ShapesWorld, make_demo
 from advisor.errors import InputError
 from advisor.pilot.budget import parse_budget
+from advisor.pilot.runner import RESERVE_SECONDS, replan, steps_within
 from advisor.schema import DatasetCard, PairedDifference, PilotResult
 
 runner = CliRunner()
@@ -77,13 +78,13 @@ def test_tiny_pilot_runs_saves_and_resumes(shapes: Path, tmp_path: Path, experie
     result = PilotResult.model_validate(document)
     assert result.complete
     assert result.plan.arms == ["tl", "ssl", "tl-linear"]
-    assert result.plan.finetune_steps == 5 and result.plan.ssl_steps == 5
+    assert [(x.finetune_steps, x.ssl_steps) for x in result.plan.steps] == [(5, 5)]
     assert {u.arm for u in result.units} == {"tl", "ssl", "tl-linear"}
     for unit in result.units:
         assert len(unit.correct) == result.plan.eval_images
         assert unit.accuracy == pytest.approx(sum(unit.correct) / len(unit.correct), abs=1e-4)
     ssl = next(u for u in result.units if u.arm == "ssl")
-    assert [p.step for p in ssl.curve] == result.plan.curve_steps == [0, 2, 5]
+    assert [p.step for p in ssl.curve] == result.plan.steps[0].curve_steps == [0, 2, 5]
     assert [d.arm for d in result.differences] == ["ssl", "tl-linear"]
     assert result.recommendation is not None
     assert json.loads((out / "result.json").read_text())["plan"] == document["plan"]
@@ -250,3 +251,31 @@ def test_analyze_and_fit_use_a_pilot(shapes: Path, tmp_path: Path) -> None:
     assert res.exit_code == 2
     res = invoke("knowledge", "fit", "--with-experience")
     assert res.exit_code == 2 and "no pilots" in res.stderr
+
+
+@pytest.mark.parametrize("ratio", [0.7, 1.0, 1.4])
+def test_replanning_keeps_a_time_budget_when_the_cost_model_misses(ratio: float) -> None:
+    """A run whose seeds cost ``ratio`` times what the plan predicted still ends within 10% of
+    its budget: the seeds after the first are re-planned from the time the first ones took."""
+    stored = json.loads((Path(__file__).parent / "data" / "pilot-result.json").read_text())
+    plan = PilotResult.model_validate(stored).plan
+    budget, startup, fixed, per_step = 600.0, 30.0, 20.0, 4.0
+    first = steps_within(budget - startup - RESERVE_SECONDS, 3, fixed, per_step)
+    plan = plan.model_copy(
+        update={"steps": [s.model_copy(update={"finetune_steps": first}) for s in plan.steps]}
+    )
+    elapsed, spent = startup, 0.0
+    for k in range(len(plan.steps)):
+        if k:
+            plan = replan(plan, k, spent, budget - elapsed - RESERVE_SECONDS, fixed, per_step)
+        took = ratio * (fixed + per_step * plan.steps[k].finetune_steps)
+        spent, elapsed = spent + took, elapsed + took
+    assert 0.9 * budget <= elapsed <= 1.1 * budget
+    assert plan.steps[0].finetune_steps == first
+    assert abs(plan.steps[1].finetune_steps - plan.steps[2].finetune_steps) <= 1
+    assert plan.steps[1].ssl_steps == plan.steps[1].finetune_steps
+    assert plan.steps[2].curve_steps[-1] == plan.steps[2].ssl_steps
+    if ratio > 1:
+        assert plan.steps[1].finetune_steps < first
+        assert "re-planned after 1 seed took" in plan.steps[1].basis
+    assert "re-planned after 2 seeds" in plan.steps[2].basis

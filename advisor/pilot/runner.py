@@ -41,6 +41,7 @@ from advisor.schema import (
     PairedDifference,
     PilotPlan,
     PilotResult,
+    SeedSteps,
     UnitResult,
 )
 
@@ -61,6 +62,8 @@ SSL_TO_FINETUNE = 1.0
 """Self-supervised steps per fine-tuning step in an SSL arm (a convention, stated in the plan)."""
 MIN_FINETUNE_STEPS = 5
 CALIBRATION_STEPS = 4
+RESERVE_SECONDS = 3.0
+"""Kept back from a time budget for the summary, the literature's prior and the result file."""
 STILL_IMPROVING = 0.01
 """k-NN accuracy gained over the second half of the self-supervised phase above which SSL is
 reported as still improving when the budget ran out."""
@@ -349,9 +352,8 @@ class Pilot:
         if s.budget.steps is not None:
             steps = int(s.budget.steps // (s.seeds * (len(trained) + n_ssl * SSL_TO_FINETUNE)))
         else:
-            reserve = 3.0  # the summary, the prior and the result file
-            left = s.budget.seconds - (time.perf_counter() - started) - reserve
-            steps = int((left / s.seeds - fixed_per_seed) / per_step)
+            left = s.budget.seconds - (time.perf_counter() - started) - RESERVE_SECONDS
+            steps = steps_within(left, s.seeds, fixed_per_seed, per_step)
         if steps < MIN_FINETUNE_STEPS:
             need = (
                 (MIN_FINETUNE_STEPS * per_step + fixed_per_seed) * s.seeds
@@ -364,6 +366,7 @@ class Pilot:
                 f"{int(need) + 1}s or {MIN_FINETUNE_STEPS * s.seeds * (len(trained) + n_ssl)}"
                 "steps, or fewer --seeds or --paradigms"
             )
+        self.seed_cost = (fixed_per_seed, per_step)
         ssl_steps = int(steps * SSL_TO_FINETUNE) if n_ssl else 0
         cpu = self.device.type == "cpu"
         choices = [
@@ -382,10 +385,17 @@ class Pilot:
             (
                 f"steps from a measured {t_ft:.3f} s per fine-tuning step"
                 + (f" and {t_ssl:.3f} s per self-supervised step" if n_ssl else "")
+                + (
+                    "; each later seed is re-planned from the measured time of the seeds before "
+                    "it, to keep to the budget"
+                    if s.seeds > 1
+                    else ""
+                )
                 if s.budget.seconds
                 else f"steps divided evenly from the budget of {s.budget.steps} steps"
             ),
         ]
+        basis = "planned before training" if s.budget.seconds else "divided from the budget"
         return PilotPlan(
             budget=s.budget.text,
             budget_seconds=s.budget.seconds,
@@ -402,9 +412,7 @@ class Pilot:
             eval_images=len(self.splits[0].evaluate),
             eval_source=self.eval_source,
             pool_images=len(self.splits[0].pool),
-            finetune_steps=steps,
-            ssl_steps=ssl_steps,
-            curve_steps=sorted({0, ssl_steps // 2, ssl_steps}) if ssl_steps else [],
+            steps=[_seed_steps(s.seed + k, steps, ssl_steps, basis) for k in range(s.seeds)],
             seconds_per_finetune_step=round(t_ft, 4),
             seconds_per_ssl_step=round(t_ssl, 4),
             choices=choices,
@@ -424,6 +432,7 @@ class Pilot:
 
     def _unit(self, arm: str, sp: pdata.Split, plan: PilotPlan) -> UnitResult:
         started = time.perf_counter()
+        steps = plan.for_seed(sp.seed)
         net, dim = models.trunk(self.backbone, PRETRAINED[arm], sp.seed)
         curve: list[CurvePoint] = []
         if arm in SSL_ARMS and not self.store.load_checkpoint(arm, sp.seed, net):
@@ -439,10 +448,10 @@ class Pilot:
                 self.fabric,
                 module,
                 views,
-                plan.ssl_steps,
+                steps.ssl_steps,
                 self.stop,
                 measure,
-                tuple(plan.curve_steps),
+                tuple(steps.curve_steps),
             )
             self.store.save_checkpoint(arm, sp.seed, net)
             write_atomically(
@@ -463,7 +472,7 @@ class Pilot:
             sp.seed,
             self.workers,
         )
-        loss = train.finetune(self.fabric, model, batches, plan.finetune_steps, self.stop)
+        loss = train.finetune(self.fabric, model, batches, steps.finetune_steps, self.stop)
         logits = train.outputs(
             self.fabric, model, self.images.pixels, sp.evaluate, self.eval_tf, plan.batch_size * 2
         )
@@ -506,7 +515,8 @@ class Pilot:
         with _Sigint(self.stop):
             self._load()
             plan_file = self.settings.out / "plan.json"
-            if self.settings.resume:
+            resumed = self.settings.resume
+            if resumed:
                 stored = json.loads(plan_file.read_text())
                 if stored.get("fingerprint") != self.fingerprint:
                     raise InputError(
@@ -517,35 +527,50 @@ class Pilot:
                 self.say(f"resuming the pilot in {self.settings.out}")
             else:
                 plan = self._plan(started)
-                write_atomically(
-                    plan_file,
-                    json.dumps(
-                        {
-                            "fingerprint": self.fingerprint,
-                            "plan": json.loads(plan.model_dump_json()),
-                        },
-                        indent=2,
-                    ),
-                )
+                self._save_plan(plan)
             self.say("plan: " + "; ".join(plan.choices))
+            arms = [*self.settings.order, "tl-linear"]
             units: list[UnitResult] = []
-            todo = [(arm, sp) for sp in self.splits for arm in [*self.settings.order, "tl-linear"]]
-            self._stage("training the arms", len(todo), "units")
+            self._stage("training the arms", len(self.splits) * len(arms), "units")
+            trained = time.perf_counter()
             try:
-                for arm, sp in todo:
-                    unit = self.store.load_unit(arm, sp.seed)
-                    if unit is None:
-                        unit = self._linear(sp) if arm == "tl-linear" else self._unit(arm, sp, plan)
-                        self.store.save_unit(unit)
-                    units.append(unit)
-                    if self.on_progress:
-                        self.on_progress(1)
+                for k, sp in enumerate(self.splits):
+                    if k and plan.budget_seconds and not resumed:
+                        left = plan.budget_seconds - (time.perf_counter() - started)
+                        spent = time.perf_counter() - trained
+                        plan = replan(plan, k, spent, left - RESERVE_SECONDS, *self.seed_cost)
+                        self._save_plan(plan)
+                        self.say(
+                            f"seed {sp.seed}: {plan.for_seed(sp.seed).finetune_steps} steps "
+                            f"per arm ({plan.for_seed(sp.seed).basis})"
+                        )
+                    for arm in arms:
+                        unit = self.store.load_unit(arm, sp.seed)
+                        if unit is None:
+                            unit = (
+                                self._linear(sp)
+                                if arm == "tl-linear"
+                                else self._unit(arm, sp, plan)
+                            )
+                            self.store.save_unit(unit)
+                        units.append(unit)
+                        if self.on_progress:
+                            self.on_progress(1)
             except train.Interrupted:
                 raise KeyboardInterrupt(
-                    f"{len(units)} of {len(todo)} arm-seed runs are saved in "
+                    f"{len(units)} of {len(self.splits) * len(arms)} arm-seed runs are saved in "
                     f"{self.settings.out}; continue with the same command and --resume"
                 ) from None
         return summarise(plan, units, time.perf_counter() - started, self._sources())
+
+    def _save_plan(self, plan: PilotPlan) -> None:
+        write_atomically(
+            self.settings.out / "plan.json",
+            json.dumps(
+                {"fingerprint": self.fingerprint, "plan": json.loads(plan.model_dump_json())},
+                indent=2,
+            ),
+        )
 
     def _sources(self) -> list[str]:
         s = self.settings
@@ -561,6 +586,41 @@ class Pilot:
             probes=None,
             recommendation=None,
         )
+
+
+def steps_within(
+    seconds: float, seeds: int, fixed: float, per_step: float, ratio: float = 1.0
+) -> int:
+    """Fine-tuning steps per arm that let ``seeds`` seeds fit in ``seconds``, when a seed costs
+    ``ratio * (fixed + per_step * steps)``."""
+    return int((seconds / (seeds * ratio) - fixed) / per_step)
+
+
+def replan(
+    plan: PilotPlan, done: int, spent: float, left: float, fixed: float, per_step: float
+) -> PilotPlan:
+    """The plan with new steps for the seeds after the first ``done``, which took ``spent``
+    seconds: the cost model (``fixed + per_step * steps`` a seed) is scaled by how far it missed
+    on them, and the ``left`` seconds are shared evenly among the seeds to go."""
+    predicted = sum(fixed + per_step * x.finetune_steps for x in plan.steps[:done])
+    ratio = spent / predicted
+    steps = max(
+        steps_within(left, len(plan.steps) - done, fixed, per_step, ratio), MIN_FINETUNE_STEPS
+    )
+    ssl_steps = int(steps * SSL_TO_FINETUNE) if plan.steps[0].ssl_steps else 0
+    basis = (
+        f"re-planned after {done} seed{'s' * (done > 1)} took {spent:.0f} s against "
+        f"{predicted:.0f} s planned"
+    )
+    again = [_seed_steps(x.seed, steps, ssl_steps, basis) for x in plan.steps[done:]]
+    return plan.model_copy(update={"steps": plan.steps[:done] + again})
+
+
+def _seed_steps(seed: int, steps: int, ssl_steps: int, basis: str) -> SeedSteps:
+    curve = sorted({0, ssl_steps // 2, ssl_steps}) if ssl_steps else []
+    return SeedSteps(
+        seed=seed, finetune_steps=steps, ssl_steps=ssl_steps, curve_steps=curve, basis=basis
+    )
 
 
 def summarise(

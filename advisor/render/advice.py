@@ -156,15 +156,21 @@ def render_knowledge_item(
     console.print(Panel(Group(*parts), title=item.id))
 
 
+def _by_seed(steps: list[int]) -> str:
+    return str(steps[0]) if len(set(steps)) == 1 else "/".join(map(str, steps)) + " (by seed)"
+
+
 def render_pilot(console: Console, result: PilotResult) -> None:
     plan = result.plan
     head = Text.assemble(
         ("Plan: ", "bold"),
         f"{len(plan.seeds)} seeds x {len(plan.arms)} arms on {plan.device} at "
-        f"{plan.resolution} px; {plan.finetune_steps} fine-tuning steps per arm"
+        f"{plan.resolution} px; {_by_seed([x.finetune_steps for x in plan.steps])} "
+        "fine-tuning steps per arm"
         + (
-            f", {plan.ssl_steps} self-supervised ({plan.method}) per SSL arm"
-            if plan.ssl_steps
+            f", {_by_seed([x.ssl_steps for x in plan.steps])} self-supervised ({plan.method}) "
+            "per SSL arm"
+            if plan.steps[0].ssl_steps
             else ""
         )
         + f"; {plan.finetune_images:,} fine-tuning, {plan.eval_images:,} evaluation "
