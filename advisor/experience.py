@@ -27,6 +27,7 @@ class Experience(BaseModel):
     high: float
     seeds: int
     finetune_steps: int
+    """The fewest over the seeds (a time budget re-plans them per seed)."""
     ssl_steps: int
 
 

@@ -377,7 +377,8 @@ class SeedSteps(_Model):
 
 
 class PilotPlan(_Model):
-    """What the pilot will do, fixed before training and stored with the result."""
+    """What the pilot does: made before training, with the steps of later seeds re-planned
+    as it runs when the budget is a time, and stored with the result."""
 
     budget: str
     budget_seconds: float | None

@@ -4,10 +4,11 @@ Builds (or reuses) 2,000 labeled images of the shapes world (photo style, 8 clas
 then, in one process:
 
 - bare: the same 2,000 images, decoded and preprocessed beforehand, through the same model at
-  the same resolution, batch 64, nothing else (median of three runs around the others);
-- cold: ``analyze``'s probes stage with an empty feature cache (decoding, the pretrained pass
-  with batch-norm hooks, the untrained baseline, every probe);
-- warm: the same again, features from the cache.
+  the same resolution, batch 64, nothing else;
+- cold: ``analyze``'s probes stage with an empty feature cache (loading the network, decoding,
+  the pretrained pass with batch-norm hooks, the untrained baseline, every probe), run right
+  after a bare pass; the ratio is the median over ``--rounds`` such pairs;
+- warm: the same again, features and probes from the cache.
 
 Goals (issue 6): cold under 60 s and at most 1.3x bare; warm at least 10x faster than cold.
 With ``--compare 224`` it also probes at 224 px to show what the CPU resolution costs.
@@ -113,31 +114,41 @@ def summary(probes: dict) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--resolution", type=int, default=CPU_RESOLUTION)
+    parser.add_argument("--rounds", type=int, default=3, help="bare/cold pairs (default 3)")
     parser.add_argument("--compare", type=int, default=None, help="also probe at this size")
     args = parser.parse_args()
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     root = HERE / "data" / "probes-2000"
     build(root)
     result: dict = {"threads": torch.get_num_threads(), "resolution": args.resolution}
-    # this machine's speed drifts by tens of percent: bare passes before, between and after
-    bares = [bare_forward(root, args.resolution)]
-    with tempfile.TemporaryDirectory(prefix="advisor-cache-") as cache:
-        cold_cpu, cold_probes = probe(root, args.resolution, Path(cache))
-        bares.append(bare_forward(root, args.resolution))
-        _, warm_probes = probe(root, args.resolution, Path(cache))
-    bares.append(bare_forward(root, args.resolution))
-    bare = statistics.median(wall for wall, _ in bares)
-    bare_cpu = statistics.median(cpu for _, cpu in bares)
+    # this machine's speed drifts by tens of percent over minutes: each cold run is paired with
+    # a bare pass just before it, and the ratio is the median over the pairs
+    pairs = []
+    for _ in range(args.rounds):
+        bare_wall, bare_cpu = bare_forward(root, args.resolution)
+        with tempfile.TemporaryDirectory(prefix="advisor-cache-") as cache:
+            cold_cpu, cold_probes = probe(root, args.resolution, Path(cache))
+            _, warm_probes = probe(root, args.resolution, Path(cache))
+        pairs.append((bare_wall, bare_cpu, cold_probes["seconds"], cold_cpu, warm_probes))
     result.update(
-        bare_forward_s=round(bare, 2),
-        bare_runs_s=[round(wall, 2) for wall, _ in bares],
-        cold_probes_s=cold_probes["seconds"],
-        cold_ratio=round(cold_probes["seconds"] / bare, 2),
-        bare_cpu_s=round(bare_cpu, 2),
-        cold_cpu_s=round(cold_cpu, 2),
-        cold_cpu_ratio=round(cold_cpu / bare_cpu, 2),
-        warm_probes_s=warm_probes["seconds"],
-        warm_speedup=round(cold_probes["seconds"] / warm_probes["seconds"], 1),
-        warm_cache=warm_probes["cache"],
+        pairs=[
+            {
+                "bare_s": round(bare, 2),
+                "cold_s": cold,
+                "ratio": round(cold / bare, 2),
+                "bare_cpu_s": round(bare_cpu, 2),
+                "cold_cpu_s": round(cold_cpu, 2),
+                "cpu_ratio": round(cold_cpu / bare_cpu, 2),
+                "warm_s": warm["seconds"],
+            }
+            for bare, bare_cpu, cold, cold_cpu, warm in pairs
+        ],
+        cold_ratio=round(statistics.median(c / b for b, _, c, _, _ in pairs), 2),
+        cold_cpu_ratio=round(statistics.median(c / b for _, b, _, c, _ in pairs), 2),
+        cold_probes_s=statistics.median(c for _, _, c, _, _ in pairs),
+        warm_speedup=round(statistics.median(c / w["seconds"] for _, _, c, _, w in pairs), 1),
+        warm_cache=pairs[-1][4]["cache"],
         values=summary(cold_probes),
     )
     if args.compare:

@@ -9,18 +9,29 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import jsonschema
 import pytest
 import torch
 from typer.testing import CliRunner
 
+from advisor import cli as cli_module
 from advisor.cli import app
 from advisor.decide import combine_with_pilot, features_from_card, recommend
 from advisor.demo import DemoName, ShapesWorld, make_demo
 from advisor.errors import InputError
+from advisor.pilot import runner as runner_module
+from advisor.pilot import train
 from advisor.pilot.budget import parse_budget
-from advisor.pilot.runner import RESERVE_SECONDS, replan, steps_within
+from advisor.pilot.runner import (
+    MIN_FINETUNE_STEPS,
+    RESERVE_SECONDS,
+    Pilot,
+    replan,
+    steps_within,
+    summarise,
+)
 from advisor.schema import DatasetCard, PairedDifference, PilotResult
 
 runner = CliRunner()
@@ -279,3 +290,62 @@ def test_replanning_keeps_a_time_budget_when_the_cost_model_misses(ratio: float)
         assert plan.steps[1].finetune_steps < first
         assert "re-planned after 1 seed took" in plan.steps[1].basis
     assert "re-planned after 2 seeds" in plan.steps[2].basis
+
+
+def test_a_time_budget_replans_later_seeds_and_resume_keeps_the_plan(
+    shapes: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """Seeds that run 1.5x slower than calibrated, on a clock that only the fine-tuning moves
+    (so the arithmetic is exact whatever else the machine does): the second seed gets fewer
+    steps, every arm of a seed trains that seed's steps, the plan on disk says so, and --resume
+    re-plans nothing."""
+    per_step, budget = 0.02, 20.0
+    costs = ("ssl", "trunk", "ft_start", "ssl_start", "curve", "eval", "linear")
+    monkeypatch.setattr(
+        Pilot, "_calibrate", lambda self: {**dict.fromkeys(costs, 0.0), "ft": per_step}
+    )
+    clock = [time.perf_counter()]
+    for module in (cli_module, runner_module):  # the budget's start and the pilot's checks
+        monkeypatch.setattr(module, "time", SimpleNamespace(perf_counter=lambda: clock[0]))
+    given: list[int] = []
+
+    def slow_finetune(fabric, model, batches, steps: int, stop) -> float:
+        given.append(steps)
+        clock[0] += 1.5 * per_step * steps
+        return 0.0
+
+    monkeypatch.setattr(train, "finetune", slow_finetune)
+    out = tmp_path / "run"
+    args = ("pilot", shapes, "--budget", f"{budget:g}s", "--seeds", "2", "--paradigms", "tl")
+    args += ("--resolution", "32", "--out", out, "--json", "-q", "--no-store")
+    res = invoke(*args)
+    assert res.exit_code == 0, res.stderr
+    plan = PilotResult.model_validate_json(res.stdout).plan
+    first = steps_within(budget - RESERVE_SECONDS, 2, 0.0, per_step)
+    took = 1.5 * per_step * first
+    second = steps_within(budget - took - RESERVE_SECONDS, 1, 0.0, per_step, 1.5)
+    assert [s.finetune_steps for s in plan.steps] == given == [first, second]
+    assert MIN_FINETUNE_STEPS < second < first
+    assert plan.steps[0].basis == "planned before training"
+    assert plan.steps[1].basis.startswith("re-planned after 1 seed took")
+    stored = json.loads((out / "plan.json").read_text())
+    assert stored["plan"]["steps"] == [s.model_dump() for s in plan.steps]
+    assert invoke(*args, "--resume").exit_code == 0
+    assert len(given) == 2
+    assert json.loads((out / "plan.json").read_text()) == stored
+    # a plan.json of the format before per-seed steps is refused in one line
+    old = {**stored["plan"], "finetune_steps": first, "ssl_steps": 0, "curve_steps": []}
+    del old["steps"]
+    (out / "plan.json").write_text(json.dumps({**stored, "plan": old}))
+    res = invoke(*args, "--resume")
+    assert res.exit_code == 2 and "another version" in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
+
+
+def test_a_run_far_over_its_time_budget_says_so() -> None:
+    stored = json.loads((Path(__file__).parent / "data" / "pilot-result.json").read_text())
+    kept = PilotResult.model_validate(stored)
+    within = summarise(kept.plan, kept.units, 195.0, kept.sources)
+    assert not any("over its budget" in c for c in within.caveats)
+    over = summarise(kept.plan, kept.units, 250.0, kept.sources)
+    assert any("250 s, 39% over its budget of 3m" in c for c in over.caveats)

@@ -2,9 +2,10 @@
 
 Every finished (arm, seed) is written atomically to ``OUT/units/``; the self-supervised weights
 of an SSL arm are checkpointed to ``OUT/checkpoints/`` as soon as its self-supervised phase ends,
-so a resumed pilot neither repeats a finished unit nor a finished phase. The plan is fixed before
-training and stored in ``OUT/plan.json``; a resumed pilot reuses it, after checking that the data
-and options are the ones it was made for.
+so a resumed pilot neither repeats a finished unit nor a finished phase. The plan is made before
+training and stored in ``OUT/plan.json``; with a time budget, each seed after the first is
+re-planned (and stored) before it starts. A resumed pilot reuses the stored plan as it is, after
+checking that the data and options are the ones it was made for.
 """
 
 from __future__ import annotations
@@ -62,6 +63,8 @@ SSL_TO_FINETUNE = 1.0
 """Self-supervised steps per fine-tuning step in an SSL arm (a convention, stated in the plan)."""
 MIN_FINETUNE_STEPS = 5
 CALIBRATION_STEPS = 4
+OVERRUN = 1.1
+"""A run longer than this share of its time budget says so in its caveats."""
 RESERVE_SECONDS = 3.0
 """Kept back from a time budget for the summary, the literature's prior and the result file."""
 STILL_IMPROVING = 0.01
@@ -379,8 +382,8 @@ class Pilot:
             f"batch {self.batch}" + (" (CPU: small batches keep the step count up)" if cpu else ""),
             f"at most {CPU_LABELED if cpu else GPU_LABELED:,} labeled and "
             f"{CPU_POOL if cpu else GPU_POOL:,} unlabeled images decoded once into memory",
-            f"every arm fine-tunes {steps} steps (AdamW, lr {train.FINETUNE_LR:g}, warm-up then "
-            "cosine, crops and flips); each SSL arm first pretrains "
+            f"every arm fine-tunes {steps} steps a seed (AdamW, lr {train.FINETUNE_LR:g}, "
+            "warm-up then cosine, crops and flips); each SSL arm first pretrains "
             f"{ssl_steps} steps with {s.method} (a 1:1 ratio, a convention)",
             (
                 f"steps from a measured {t_ft:.3f} s per fine-tuning step"
@@ -523,7 +526,13 @@ class Pilot:
                         f"--resume: the data or options differ from the pilot in "
                         f"{self.settings.out}; resume with the same ones or start a new --out"
                     )
-                plan = PilotPlan.model_validate(stored["plan"])
+                try:
+                    plan = PilotPlan.model_validate(stored["plan"])
+                except (KeyError, ValueError):
+                    raise InputError(
+                        f"--resume: {plan_file} was written by another version of advisor; "
+                        "start a new --out"
+                    ) from None
                 self.say(f"resuming the pilot in {self.settings.out}")
             else:
                 plan = self._plan(started)
@@ -603,7 +612,7 @@ def replan(
     seconds: the cost model (``fixed + per_step * steps`` a seed) is scaled by how far it missed
     on them, and the ``left`` seconds are shared evenly among the seeds to go."""
     predicted = sum(fixed + per_step * x.finetune_steps for x in plan.steps[:done])
-    ratio = spent / predicted
+    ratio = max(spent / predicted, 1e-3)
     steps = max(
         steps_within(left, len(plan.steps) - done, fixed, per_step, ratio), MIN_FINETUNE_STEPS
     )
@@ -698,6 +707,11 @@ def summarise(
             )
             if winner is not None and winner not in SSL_ARMS:
                 winner = None
+    if plan.budget_seconds and seconds > OVERRUN * plan.budget_seconds:
+        caveats.append(
+            f"The pilot took {seconds:.0f} s, {seconds / plan.budget_seconds - 1:.0%} over its "
+            f"budget of {plan.budget}: the steps per seed could not shrink enough to keep to it."
+        )
     if len(seeds) < len(plan.seeds):
         caveats.append(f"Only {len(seeds)} of {len(plan.seeds)} seeds finished.")
     return PilotResult(
