@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -24,6 +23,7 @@ import torch
 from advisor.backbones import load_backbone
 from advisor.demo import DemoName, ShapesWorld, Style, make_demo
 from advisor.pilot import models, train
+from advisor.pilot.budget import parse_budget
 from advisor.pilot.runner import CPU_BATCH, CPU_RESOLUTION
 
 HERE = Path(__file__).resolve().parent
@@ -116,7 +116,6 @@ def pilot(data: Path, budget: str, out: Path) -> dict:
         capture_output=True,
         text=True,
         cwd=out.parent,
-        env={**os.environ},
     )
     wall = time.perf_counter() - start
     if proc.returncode != 0:
@@ -138,8 +137,6 @@ def pilot(data: Path, budget: str, out: Path) -> dict:
 
 
 def seconds(budget: str) -> float:
-    from advisor.pilot.budget import parse_budget
-
     return parse_budget(budget).seconds
 
 

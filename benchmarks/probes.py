@@ -126,13 +126,12 @@ def main() -> None:
     # a bare pass just before it, and the ratio is the median over the pairs
     pairs = []
     for _ in range(args.rounds):
-        bare_wall, bare_cpu = bare_forward(root, args.resolution)
+        bare, bare_cpu = bare_forward(root, args.resolution)
         with tempfile.TemporaryDirectory(prefix="advisor-cache-") as cache:
             cold_cpu, cold_probes = probe(root, args.resolution, Path(cache))
             _, warm_probes = probe(root, args.resolution, Path(cache))
-        pairs.append((bare_wall, bare_cpu, cold_probes["seconds"], cold_cpu, warm_probes))
-    result.update(
-        pairs=[
+        cold = cold_probes["seconds"]
+        pairs.append(
             {
                 "bare_s": round(bare, 2),
                 "cold_s": cold,
@@ -140,15 +139,21 @@ def main() -> None:
                 "bare_cpu_s": round(bare_cpu, 2),
                 "cold_cpu_s": round(cold_cpu, 2),
                 "cpu_ratio": round(cold_cpu / bare_cpu, 2),
-                "warm_s": warm["seconds"],
+                "warm_s": warm_probes["seconds"],
+                "warm_speedup": round(cold / warm_probes["seconds"], 1),
             }
-            for bare, bare_cpu, cold, cold_cpu, warm in pairs
-        ],
-        cold_ratio=round(statistics.median(c / b for b, _, c, _, _ in pairs), 2),
-        cold_cpu_ratio=round(statistics.median(c / b for _, b, _, c, _ in pairs), 2),
-        cold_probes_s=statistics.median(c for _, _, c, _, _ in pairs),
-        warm_speedup=round(statistics.median(c / w["seconds"] for _, _, c, _, w in pairs), 1),
-        warm_cache=pairs[-1][4]["cache"],
+        )
+
+    def median(key: str) -> float:
+        return statistics.median(pair[key] for pair in pairs)
+
+    result.update(
+        pairs=pairs,
+        cold_ratio=median("ratio"),
+        cold_cpu_ratio=median("cpu_ratio"),
+        cold_probes_s=median("cold_s"),
+        warm_speedup=median("warm_speedup"),
+        warm_cache=warm_probes["cache"],
         values=summary(cold_probes),
     )
     if args.compare:

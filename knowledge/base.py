@@ -215,8 +215,8 @@ class KnowledgeBase(_Data):
     ):
         """A rule with the result rows behind it, a study with its rows, or one result row."""
         by_id = {row.id: row for row in self.results}
-        if any(rule.id == item_id for rule in self.rules):
-            rule = self.rule(item_id)
+        rule = next((rule for rule in self.rules if rule.id == item_id), None)
+        if rule is not None:
             return "rule", rule, [by_id[r] for r in rule.rows]
         if item_id in self.studies:
             return "study", self.studies[item_id], [r for r in self.results if r.study == item_id]

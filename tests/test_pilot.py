@@ -25,6 +25,7 @@ from advisor.pilot import runner as runner_module
 from advisor.pilot import train
 from advisor.pilot.budget import parse_budget
 from advisor.pilot.runner import (
+    COSTS,
     MIN_FINETUNE_STEPS,
     RESERVE_SECONDS,
     Pilot,
@@ -300,9 +301,8 @@ def test_a_time_budget_replans_later_seeds_and_resume_keeps_the_plan(
     steps, every arm of a seed trains that seed's steps, the plan on disk says so, and --resume
     re-plans nothing."""
     per_step, budget = 0.02, 20.0
-    costs = ("ssl", "trunk", "ft_start", "ssl_start", "curve", "eval", "linear")
     monkeypatch.setattr(
-        Pilot, "_calibrate", lambda self: {**dict.fromkeys(costs, 0.0), "ft": per_step}
+        Pilot, "_calibrate", lambda self: {**dict.fromkeys(COSTS, 0.0), "ft": per_step}
     )
     clock = [time.perf_counter()]
     for module in (cli_module, runner_module):  # the budget's start and the pilot's checks

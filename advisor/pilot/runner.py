@@ -63,6 +63,8 @@ SSL_TO_FINETUNE = 1.0
 """Self-supervised steps per fine-tuning step in an SSL arm (a convention, stated in the plan)."""
 MIN_FINETUNE_STEPS = 5
 CALIBRATION_STEPS = 4
+COSTS = ("ft", "ssl", "trunk", "ft_start", "ssl_start", "curve", "eval", "linear")
+"""What the calibration measures: seconds per step of each phase and the fixed costs of a seed."""
 OVERRUN = 1.1
 """A run longer than this share of its time budget says so in its caveats."""
 RESERVE_SECONDS = 3.0
@@ -292,7 +294,7 @@ class Pilot:
         (building a network, starting its loader, evaluating, a learning-curve reading, the
         linear reading), measured on throwaway copies with the real data path."""
         sp = self.splits[0]
-        cost: dict[str, float] = {"ssl": 0.0, "ssl_start": 0.0, "curve": 0.0}
+        cost = dict.fromkeys(COSTS, 0.0)
         cost["trunk"] = train.timed(lambda: models.trunk(self.backbone, False, 0))
         net, dim = models.trunk(self.backbone, True, 0)
         model = models.classifier(net, dim, len(self.images.classes), 0)
@@ -339,12 +341,7 @@ class Pilot:
         s = self.settings
         trained = list(s.order)
         n_ssl = sum(arm in SSL_ARMS for arm in trained)
-        if s.budget.seconds:
-            cost = self._calibrate()
-        else:
-            cost = dict.fromkeys(
-                ("ft", "ssl", "trunk", "ft_start", "ssl_start", "curve", "eval", "linear"), 0.0
-            )
+        cost = self._calibrate() if s.budget.seconds else dict.fromkeys(COSTS, 0.0)
         t_ft, t_ssl = cost["ft"], cost["ssl"]
         fixed_per_seed = (
             len(trained) * (cost["trunk"] + cost["ft_start"] + cost["eval"])
@@ -370,7 +367,8 @@ class Pilot:
                 "steps, or fewer --seeds or --paradigms"
             )
         self.seed_cost = (fixed_per_seed, per_step)
-        ssl_steps = int(steps * SSL_TO_FINETUNE) if n_ssl else 0
+        basis = "planned before training" if s.budget.seconds else "divided from the budget"
+        planned = [_seed_steps(s.seed + k, steps, n_ssl > 0, basis) for k in range(s.seeds)]
         cpu = self.device.type == "cpu"
         choices = [
             f"resolution {self.resolution} px"
@@ -384,7 +382,7 @@ class Pilot:
             f"{CPU_POOL if cpu else GPU_POOL:,} unlabeled images decoded once into memory",
             f"every arm fine-tunes {steps} steps a seed (AdamW, lr {train.FINETUNE_LR:g}, "
             "warm-up then cosine, crops and flips); each SSL arm first pretrains "
-            f"{ssl_steps} steps with {s.method} (a 1:1 ratio, a convention)",
+            f"{planned[0].ssl_steps} steps with {s.method} (a 1:1 ratio, a convention)",
             (
                 f"steps from a measured {t_ft:.3f} s per fine-tuning step"
                 + (f" and {t_ssl:.3f} s per self-supervised step" if n_ssl else "")
@@ -398,7 +396,6 @@ class Pilot:
                 else f"steps divided evenly from the budget of {s.budget.steps} steps"
             ),
         ]
-        basis = "planned before training" if s.budget.seconds else "divided from the budget"
         return PilotPlan(
             budget=s.budget.text,
             budget_seconds=s.budget.seconds,
@@ -415,7 +412,7 @@ class Pilot:
             eval_images=len(self.splits[0].evaluate),
             eval_source=self.eval_source,
             pool_images=len(self.splits[0].pool),
-            steps=[_seed_steps(s.seed + k, steps, ssl_steps, basis) for k in range(s.seeds)],
+            steps=planned,
             seconds_per_finetune_step=round(t_ft, 4),
             seconds_per_ssl_step=round(t_ssl, 4),
             choices=choices,
@@ -545,9 +542,9 @@ class Pilot:
             try:
                 for k, sp in enumerate(self.splits):
                     if k and plan.budget_seconds and not resumed:
-                        left = plan.budget_seconds - (time.perf_counter() - started)
-                        spent = time.perf_counter() - trained
-                        plan = replan(plan, k, spent, left - RESERVE_SECONDS, *self.seed_cost)
+                        now = time.perf_counter()
+                        left = plan.budget_seconds - (now - started) - RESERVE_SECONDS
+                        plan = replan(plan, k, now - trained, left, *self.seed_cost)
                         self._save_plan(plan)
                         self.say(
                             f"seed {sp.seed}: {plan.for_seed(sp.seed).finetune_steps} steps "
@@ -616,16 +613,17 @@ def replan(
     steps = max(
         steps_within(left, len(plan.steps) - done, fixed, per_step, ratio), MIN_FINETUNE_STEPS
     )
-    ssl_steps = int(steps * SSL_TO_FINETUNE) if plan.steps[0].ssl_steps else 0
     basis = (
         f"re-planned after {done} seed{'s' * (done > 1)} took {spent:.0f} s against "
         f"{predicted:.0f} s planned"
     )
-    again = [_seed_steps(x.seed, steps, ssl_steps, basis) for x in plan.steps[done:]]
+    with_ssl = plan.steps[0].ssl_steps > 0
+    again = [_seed_steps(x.seed, steps, with_ssl, basis) for x in plan.steps[done:]]
     return plan.model_copy(update={"steps": plan.steps[:done] + again})
 
 
-def _seed_steps(seed: int, steps: int, ssl_steps: int, basis: str) -> SeedSteps:
+def _seed_steps(seed: int, steps: int, with_ssl: bool, basis: str) -> SeedSteps:
+    ssl_steps = int(steps * SSL_TO_FINETUNE) if with_ssl else 0
     curve = sorted({0, ssl_steps // 2, ssl_steps}) if ssl_steps else []
     return SeedSteps(
         seed=seed, finetune_steps=steps, ssl_steps=ssl_steps, curve_steps=curve, basis=basis
