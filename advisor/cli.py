@@ -37,6 +37,7 @@ from advisor import __version__
 from advisor.analyze import analyze as run_analysis
 from advisor.demo import DemoName, ShapesWorld, Style, make_demo
 from advisor.errors import InputError
+from advisor.memory import keep_freed_memory
 from advisor.output import write_atomically
 from advisor.render.advice import (
     render_knowledge_item,
@@ -117,6 +118,7 @@ def _root(
 ) -> None:
     """Should you fine-tune an ImageNet model, pretrain self-supervised on your own images, or
     both? Measures your dataset and tells you, with its evidence."""
+    keep_freed_memory()
     if ctx.invoked_subcommand is None:
         print(ctx.get_help())
 

@@ -50,11 +50,10 @@ from advisor.schema import DomainGap, Granularity, Measurement, Probes, Transfer
 from advisor.settings import ProbeSettings
 
 CPU_RESOLUTION = 160
-"""Probe resolution on a CPU: 2,000 images take ~33 s at 160 px on two cores (~80 s at 224),
-within the minute the probes may take, and the fixed costs around the forward pass (the
-untrained baseline, the probes' own arithmetic, ~7 s) stay under a third of it. The
-batch-norm divergence orders the anchor sets the same way from 64 to 224 px (knowledge/
-domain_gap.json); benchmarks/README.md compares probe values at 160 and 224 px."""
+"""Probe resolution on a CPU: the whole cold probes stage on 2,000 images takes ~23 s at 160 px
+on two cores and ~59 s at 224, at the edge of the minute the probes may take. The batch-norm
+divergence orders the anchor sets the same way from 64 to 224 px (knowledge/domain_gap.json);
+benchmarks/README.md compares probe values at 160 and 224 px."""
 
 POOL_SAMPLE = 500
 REFERENCE_SAMPLE = 500

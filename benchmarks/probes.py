@@ -8,6 +8,8 @@ then, in one process:
 - cold: ``analyze``'s probes stage with an empty feature cache (loading the network, decoding,
   the pretrained pass with batch-norm hooks, the untrained baseline, every probe), run right
   after a bare pass; the ratio is the median over ``--rounds`` such pairs;
+- both under the allocator settings the ``advisor`` command makes at start
+  (``advisor.memory``), unless ``--plain-allocator`` leaves glibc's defaults to both;
 - warm: the same again, features and probes from the cache.
 
 Goals (issue 6): cold under 60 s and at most 1.3x bare; warm at least 10x faster than cold.
@@ -34,6 +36,7 @@ from advisor.analyze import analyze
 from advisor.backbones import load_backbone
 from advisor.demo import ShapesWorld, Style, write_shapes
 from advisor.images import open_rgb
+from advisor.memory import keep_freed_memory
 from advisor.probing import CPU_RESOLUTION
 from advisor.settings import ProbeSettings
 
@@ -116,12 +119,20 @@ def main() -> None:
     parser.add_argument("--resolution", type=int, default=CPU_RESOLUTION)
     parser.add_argument("--rounds", type=int, default=3, help="bare/cold pairs (default 3)")
     parser.add_argument("--compare", type=int, default=None, help="also probe at this size")
+    parser.add_argument(
+        "--plain-allocator", action="store_true", help="leave glibc's malloc settings alone"
+    )
     args = parser.parse_args()
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
     root = HERE / "data" / "probes-2000"
     build(root)
-    result: dict = {"threads": torch.get_num_threads(), "resolution": args.resolution}
+    kept = not args.plain_allocator and keep_freed_memory()
+    result: dict = {
+        "threads": torch.get_num_threads(),
+        "resolution": args.resolution,
+        "allocator": "advisor's" if kept else "glibc defaults",
+    }
     # this machine's speed drifts by tens of percent over minutes: each cold run is paired with
     # a bare pass just before it, and the ratio is the median over the pairs
     pairs = []

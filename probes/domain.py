@@ -42,7 +42,11 @@ def batchnorm_divergence(
 def proxy_a_distance(a: np.ndarray, b: np.ndarray, folds: int = 5, seed: int = 0) -> float:
     """Proxy A-distance (Ben-David et al. 2007): 2 (1 - 2 err), err the cross-validated error of
     a linear classifier telling the two sets apart, on equal-sized samples so chance is 0.5.
-    0 means indistinguishable, 2 perfectly separable; clipped at 0 below chance."""
+    0 means indistinguishable, 2 perfectly separable; clipped at 0 below chance.
+
+    tol = 1e-2 rather than scikit-learn's 1e-4: on 600 + 600 EfficientNet-Lite0 features of one
+    domain the distance read 0.097 instead of 0.090, in 0.9 s instead of 3.8 s, and 0.42
+    instead of 0.43 for a shifted copy; the reading is judged against ~1, not to two decimals."""
     n = min(len(a), len(b))
     if n < folds:
         raise ValueError(f"proxy A-distance needs at least {folds} samples on each side")
@@ -51,7 +55,7 @@ def proxy_a_distance(a: np.ndarray, b: np.ndarray, folds: int = 5, seed: int = 0
         [a[rng.choice(len(a), n, replace=False)], b[rng.choice(len(b), n, replace=False)]]
     )
     y = np.r_[np.zeros(n), np.ones(n)]
-    classifier = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=500))
+    classifier = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=500, tol=1e-2))
     splits = StratifiedKFold(folds, shuffle=True, random_state=seed)
     accuracy = cross_val_score(classifier, x, y, cv=splits).mean()
     return float(max(0.0, 2.0 * (1.0 - 2.0 * (1.0 - accuracy))))

@@ -12,6 +12,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import jsonschema
+import numpy as np
 import pytest
 import torch
 from typer.testing import CliRunner
@@ -22,7 +23,7 @@ from advisor.decide import combine_with_pilot, features_from_card, recommend
 from advisor.demo import DemoName, ShapesWorld, make_demo
 from advisor.errors import InputError
 from advisor.pilot import runner as runner_module
-from advisor.pilot import train
+from advisor.pilot import stats, train
 from advisor.pilot.budget import parse_budget
 from advisor.pilot.runner import (
     COSTS,
@@ -349,3 +350,26 @@ def test_a_run_far_over_its_time_budget_says_so() -> None:
     assert not any("over its budget" in c for c in within.caveats)
     over = summarise(kept.plan, kept.units, 250.0, kept.sources)
     assert any("250 s, 39% over its budget of 3m" in c for c in over.caveats)
+
+
+def test_arms_tied_at_the_top_have_no_measured_best() -> None:
+    stored = json.loads((Path(__file__).parent / "data" / "pilot-result.json").read_text())
+    kept = PilotResult.model_validate(stored)
+    # both pretrained arms score every evaluation image right, as on an easy far-domain world
+    units = [
+        u.model_copy(update={"correct": [True] * len(u.correct), "accuracy": 1.0})
+        if u.arm in ("tl", "tl+ssl")
+        else u
+        for u in kept.units
+    ]
+    tied = summarise(kept.plan, units, 100.0, kept.sources)
+    assert tied.measured_best is None and tied.winner is None and tied.confidence is None
+    assert any(c.startswith("tl and tl+ssl tie at 100.0% accuracy") for c in tied.caveats)
+    assert not any("No arm is clearly best" in c for c in tied.caveats)
+    assert [d.accuracy_points for d in tied.differences if d.arm == "tl+ssl"] == [0.0]
+
+
+def test_bootstrap_draws_that_tie_are_shared() -> None:
+    draws = {"tl": np.ones(4), "tl+ssl": np.ones(4), "ssl": np.array([0.5, 1.0, 1.0, 1.0])}
+    shares = stats.best_share(draws)
+    assert shares == pytest.approx({"tl": 0.375, "tl+ssl": 0.375, "ssl": 0.25})

@@ -679,13 +679,22 @@ def summarise(
         trained = [arm for arm in arms if arm != "tl-linear"]
         shares = stats.best_share({arm: draws[arm] for arm in trained})
         means = {arm: float(np.mean([correct[s][arm].mean() for s in seeds])) for arm in trained}
-        best = max(trained, key=lambda arm: means[arm])
-        confidence = round(shares[best], 3)
-        clear = (best == "tl" and all(d.high < 0 for d in differences)) or any(
-            d.arm == best and d.low > 0 for d in differences
+        top = max(means.values())
+        tied = [arm for arm in trained if means[arm] == top]
+        if len(tied) > 1:
+            caveats.append(
+                f"{' and '.join(tied)} tie at {top:.1%} accuracy: this evaluation set cannot "
+                "tell them apart, so there is no measured best."
+            )
+        else:
+            best = tied[0]
+            confidence = round(shares[best], 3)
+        clear = best is not None and (
+            (best == "tl" and all(d.high < 0 for d in differences))
+            or any(d.arm == best and d.low > 0 for d in differences)
         )
         winner = best if clear else None
-        if not clear:
+        if best is not None and not clear:
             caveats.append(
                 f"No arm is clearly best: the measured best ({best}) is best in "
                 f"{confidence:.0%} of bootstrap draws, but a paired interval against tl "

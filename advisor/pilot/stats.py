@@ -41,8 +41,11 @@ def interval(values: np.ndarray) -> tuple[float, float]:
 
 
 def best_share(draws: Mapping[str, np.ndarray]) -> dict[str, float]:
-    """How often each arm is the best across the bootstrap draws."""
+    """How often each arm is the best across the bootstrap draws; a draw where arms tie is
+    shared among them, so two arms that both score every image right get half each rather
+    than the first listed getting all of it."""
     arms = list(draws)
     stacked = np.stack([draws[arm] for arm in arms])
-    winners = stacked.argmax(axis=0)
-    return {arm: float(np.mean(winners == k)) for k, arm in enumerate(arms)}
+    top = stacked == stacked.max(axis=0)
+    credit = top / top.sum(axis=0)
+    return {arm: float(credit[k].mean()) for k, arm in enumerate(arms)}
