@@ -22,6 +22,7 @@ import torch
 
 from advisor.backbones import load_backbone
 from advisor.demo import DemoName, ShapesWorld, Style, make_demo
+from advisor.memory import keep_freed_memory
 from advisor.pilot import models, train
 from advisor.pilot.budget import parse_budget
 from advisor.pilot.runner import CPU_BATCH, CPU_RESOLUTION
@@ -173,6 +174,7 @@ def main() -> None:
     s.add_argument("--cases", nargs="*", help="digits, shapes-near, shapes-far (default: all)")
     args = parser.parse_args()
     if args.what == "throughput":
+        keep_freed_memory()  # as the advisor command does, for both loops
         print(json.dumps(throughput(args.steps, args.rounds), indent=2))
     else:
         print(json.dumps(stability(args.budget, args.factor, args.cases), indent=2))
