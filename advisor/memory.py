@@ -3,10 +3,11 @@
 PyTorch's CPU tensors come from the C library's ``malloc``. glibc serves every block above its
 mmap threshold (at most 32 MiB by default) with a fresh ``mmap`` and returns it on ``free``, so
 the large activations of a batch are mapped, zero-filled page by page and unmapped again in every
-forward pass. On two cores at 160 px, batch 64, that was 4,000 page faults per image and half the
-forward pass's time spent in the kernel (2,000 images through EfficientNet-Lite0: 25.1 s with
-16.3 s of system time; with the settings below 15.3 s and 0.4 s). Keeping freed memory in the
-heap costs at most the peak of one batch's activations staying resident until the process ends.
+forward pass. On two cores at 160 px, batch 64, that was 4,300 page faults per image and over a
+third of the forward pass's CPU time spent in the kernel (2,000 images through
+EfficientNet-Lite0: 25.1 s, 16.3 s of it system time; with the settings below 15.3 s and 0.4 s).
+The price: memory freed after the largest batch stays with the process (up to 1 GiB) until it
+ends.
 """
 
 from __future__ import annotations
