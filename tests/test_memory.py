@@ -17,7 +17,7 @@ from advisor.memory import keep_freed_memory
 
 def faults():
     before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-    for _ in range(8):
+    for _ in range(16):
         torch.empty(16 * 2**20).fill_(1.0)  # 64 MiB, above glibc's largest mmap threshold
     return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
 
@@ -39,9 +39,10 @@ def test_large_blocks_stop_faulting_once_freed_memory_is_kept() -> None:
     ).stdout
     result = json.loads(out)
     assert result["kept"] is True
-    # each plain 64 MiB block is mapped and touched afresh: ~16,000 faults per allocation
-    assert result["plain"] > 8 * 10_000
-    assert result["after"] < result["plain"] / 20
+    # each plain 64 MiB block is mapped and touched afresh: 16,384 faults per allocation; kept,
+    # most allocations reuse freed heap (now and then one more grows the heap: 0-2 of 16 seen)
+    assert result["plain"] > 16 * 10_000
+    assert result["after"] < result["plain"] / 4
 
 
 def test_nothing_is_set_off_linux(monkeypatch: pytest.MonkeyPatch) -> None:
