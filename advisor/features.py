@@ -156,13 +156,14 @@ def extract(
     backbone.model.to(device).eval()
     workers = _loader_workers(device)
     loader = DataLoader(
-        _Images(paths, backbone.preprocessing.transform()),
+        _Images(paths, backbone.preprocessing.pixels()),
         batch_size=batch_size,
         num_workers=workers,
         pin_memory=device.type == "cuda",
         persistent_workers=False,
         worker_init_fn=_single_threaded if workers else None,
     )
+    normalize = backbone.preprocessing.normalize()
     statistics = _BatchNormStatistics(backbone)
     features, logits = [], []
     seen = 0
@@ -170,7 +171,8 @@ def extract(
         with torch.inference_mode(), torch.autocast(device.type, enabled=device.type == "cuda"):
             for batch in loader:
                 statistics.active = statistics.active and seen < BN_STAT_IMAGES
-                f, z = backbone.features_and_logits(batch.to(device, non_blocking=True))
+                pixels = batch.to(device, non_blocking=True)
+                f, z = backbone.features_and_logits(normalize(pixels))
                 features.append(f.float().cpu())
                 if z is not None:
                     logits.append(z.float().cpu())

@@ -564,3 +564,13 @@ def test_output_that_is_not_the_last_linear_layer_is_refused(imagenet: Backbone)
     backbone = replace(imagenet, spec="custom", model=squashed)
     with pytest.raises(InputError, match="penultimate features cannot be located"):
         backbone.features_and_logits(torch.zeros(2, 3, 2, 2))
+
+
+def test_pixels_then_a_batch_normalised_equal_the_per_image_transform(
+    imagenet: Backbone, photos: dict[str, Image.Image], photo_batch: torch.Tensor
+) -> None:
+    pre = imagenet.preprocessing
+    pixels = torch.stack([pre.pixels()(photos["china"]), pre.pixels()(photos["flower"])])
+    side = pre.resolution
+    assert pixels.dtype == torch.uint8 and pixels.shape == (2, 3, side, side)
+    assert torch.equal(pre.normalize()(pixels), photo_batch)
