@@ -13,7 +13,6 @@ ends.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import sys
 
 _M_TRIM_THRESHOLD = -1
@@ -27,12 +26,10 @@ def keep_freed_memory() -> bool:
     Returns whether the settings took effect (False off glibc: macOS, Windows, musl)."""
     if not sys.platform.startswith("linux"):
         return False
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return False
     try:
-        libc = ctypes.CDLL(name)
-        mallopt = libc.mallopt
+        # the symbols already loaded into this process, libc's among them: no library search,
+        # which would start a subprocess (ldconfig) on every command
+        mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError):
         return False
     mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int

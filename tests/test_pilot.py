@@ -37,6 +37,7 @@ from advisor.pilot.runner import (
 from advisor.schema import DatasetCard, PairedDifference, PilotResult
 
 runner = CliRunner()
+STORED = Path(__file__).parent / "data" / "pilot-result.json"
 TINY = ["--budget", "15steps", "--seeds", "1", "--paradigms", "tl,ssl", "--resolution", "32"]
 
 
@@ -219,9 +220,12 @@ def test_out_inside_the_data_or_busy_is_refused(shapes: Path, tmp_path: Path) ->
     assert (res.exit_code == 2 and "nothing to resume" in res.stderr) or "no pilot" in res.stderr
 
 
+def _stored_result() -> PilotResult:
+    return PilotResult.model_validate_json(STORED.read_text())
+
+
 def _pilot(points: float, low: float, high: float, improving: bool | None) -> PilotResult:
-    stored = json.loads((Path(__file__).parent / "data" / "pilot-result.json").read_text())
-    result = PilotResult.model_validate(stored)
+    result = _stored_result()
     difference = PairedDifference(
         arm="tl+ssl", accuracy_points=points, low=low, high=high, level=0.95
     )
@@ -256,8 +260,7 @@ def test_a_clear_pilot_moves_the_verdict_and_a_truncated_one_does_not() -> None:
 
 
 def test_analyze_and_fit_use_a_pilot(shapes: Path, tmp_path: Path) -> None:
-    stored = Path(__file__).parent / "data" / "pilot-result.json"
-    res = invoke("analyze", shapes, "--no-probes", "--pilot", stored, "--json", "-q")
+    res = invoke("analyze", shapes, "--no-probes", "--pilot", STORED, "--json", "-q")
     assert res.exit_code == 0, res.stderr
     assert json.loads(res.stdout)["recommendation"]["pilot"] is not None
     res = invoke("analyze", shapes, "--no-probes", "--pilot", shapes / "nope.json")
@@ -270,8 +273,7 @@ def test_analyze_and_fit_use_a_pilot(shapes: Path, tmp_path: Path) -> None:
 def test_replanning_keeps_a_time_budget_when_the_cost_model_misses(ratio: float) -> None:
     """A run whose seeds cost ``ratio`` times what the plan predicted still ends within 10% of
     its budget: the seeds after the first are re-planned from the time the first ones took."""
-    stored = json.loads((Path(__file__).parent / "data" / "pilot-result.json").read_text())
-    plan = PilotResult.model_validate(stored).plan
+    plan = _stored_result().plan
     budget, startup, fixed, per_step = 600.0, 30.0, 20.0, 4.0
     first = steps_within(budget - startup - RESERVE_SECONDS, 3, fixed, per_step)
     plan = plan.model_copy(
@@ -344,8 +346,7 @@ def test_a_time_budget_replans_later_seeds_and_resume_keeps_the_plan(
 
 
 def test_a_run_far_over_its_time_budget_says_so() -> None:
-    stored = json.loads((Path(__file__).parent / "data" / "pilot-result.json").read_text())
-    kept = PilotResult.model_validate(stored)
+    kept = _stored_result()
     within = summarise(kept.plan, kept.units, 195.0, kept.sources)
     assert not any("over its budget" in c for c in within.caveats)
     over = summarise(kept.plan, kept.units, 250.0, kept.sources)
@@ -353,8 +354,7 @@ def test_a_run_far_over_its_time_budget_says_so() -> None:
 
 
 def test_arms_tied_at_the_top_have_no_measured_best() -> None:
-    stored = json.loads((Path(__file__).parent / "data" / "pilot-result.json").read_text())
-    kept = PilotResult.model_validate(stored)
+    kept = _stored_result()
     # both pretrained arms score every evaluation image right, as on an easy far-domain world
     units = [
         u.model_copy(update={"correct": [True] * len(u.correct), "accuracy": 1.0})

@@ -679,12 +679,11 @@ def summarise(
         trained = [arm for arm in arms if arm != "tl-linear"]
         shares = stats.best_share({arm: draws[arm] for arm in trained})
         means = {arm: float(np.mean([correct[s][arm].mean() for s in seeds])) for arm in trained}
-        top = max(means.values())
-        tied = [arm for arm in trained if means[arm] == top]
+        tied = stats.leaders(means)
         if len(tied) > 1:
             caveats.append(
-                f"{' and '.join(tied)} tie at {top:.1%} accuracy: this evaluation set cannot "
-                "tell them apart, so there is no measured best."
+                f"{' and '.join(tied)} tie at {means[tied[0]]:.1%} accuracy: this evaluation set "
+                "cannot tell them apart, so there is no measured best."
             )
         else:
             best = tied[0]

@@ -49,3 +49,10 @@ def best_share(draws: Mapping[str, np.ndarray]) -> dict[str, float]:
     top = stacked == stacked.max(axis=0)
     credit = top / top.sum(axis=0)
     return {arm: float(credit[k].mean()) for k, arm in enumerate(arms)}
+
+
+def leaders(means: Mapping[str, float]) -> list[str]:
+    """The arms with the highest mean accuracy: more than one only on an exact tie, which an
+    easy evaluation set gives when several arms score every image right."""
+    top = max(means.values())
+    return [arm for arm, mean in means.items() if mean == top]
