@@ -25,12 +25,15 @@ from advisor.errors import InputError
 from advisor.images import open_rgb
 from advisor.output import write_bytes_atomically
 
-CACHE_FORMAT = "1"
+CACHE_FORMAT = "2"
 """Bumped whenever what is cached changes meaning, so old entries are never misread."""
 
-BN_STAT_IMAGES = 512
-"""Batch-norm statistics are gathered on the first images only: per-channel means and variances
-settle within a few hundred images, and the hooks cost a fifth of a forward pass while active."""
+BN_STAT_IMAGES = 256
+"""Batch-norm statistics are gathered on this many images only, taken in a seeded shuffled order
+so that every class is among them: the hooks cost two thirds of a forward pass while active, and
+the means and variances settle within a few hundred images (2,000 shapes at 160 px: divergence
+0.1033-0.1051 from three draws of 256, 0.1023-0.1044 from 512, 0.1028 from all 2,000; the
+first 512 in folder order, three classes of eight, gave 0.1063)."""
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -152,11 +155,15 @@ def extract(
     on_progress: Callable[[int], None] | None = None,
 ) -> Extracted:
     """Features, source logits and batch-norm input statistics of ``paths``, batched through a
-    DataLoader (on a GPU: decoding in worker processes, pinned memory, autocast)."""
-    backbone.model.to(device).eval()
+    DataLoader (on a GPU: decoding in worker processes, pinned memory, autocast). Rows come back
+    in the order of ``paths`` whatever order the images went through the network in."""
+    layout = _memory_format(device)
+    backbone.model.to(device, memory_format=layout).eval()
     workers = _loader_workers(device)
+    order = np.random.default_rng(0).permutation(len(paths))
     loader = DataLoader(
         _Images(paths, backbone.preprocessing.pixels()),
+        sampler=order.tolist(),
         batch_size=batch_size,
         num_workers=workers,
         pin_memory=device.type == "cuda",
@@ -171,7 +178,7 @@ def extract(
         with torch.inference_mode(), torch.autocast(device.type, enabled=device.type == "cuda"):
             for batch in loader:
                 statistics.active = statistics.active and seen < BN_STAT_IMAGES
-                pixels = batch.to(device, non_blocking=True)
+                pixels = batch.to(device, non_blocking=True).contiguous(memory_format=layout)
                 f, z = backbone.features_and_logits(normalize(pixels))
                 features.append(f.float().cpu())
                 if z is not None:
@@ -183,11 +190,25 @@ def extract(
         statistics.close()
     means, variances = statistics.result()
     return Extracted(
-        features=torch.cat(features).numpy(),
-        logits=torch.cat(logits).numpy() if logits else None,
+        features=_in_order(torch.cat(features).numpy(), order),
+        logits=_in_order(torch.cat(logits).numpy(), order) if logits else None,
         bn_mean=means,
         bn_var=variances,
     )
+
+
+def _in_order(rows: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """Rows computed in ``order`` put back where their images are in the input."""
+    placed = np.empty_like(rows)
+    placed[order] = rows
+    return placed
+
+
+def _memory_format(device: torch.device) -> torch.memory_format:
+    """Channels-last on the CPU and CUDA, where the convolution libraries have kernels for it:
+    EfficientNet-Lite0 at 160 px, batch 64, on two CPU cores runs a batch in 0.32 s instead of
+    0.44 s (the same outputs to 1e-5). Other devices keep the default layout."""
+    return torch.channels_last if device.type in ("cpu", "cuda") else torch.contiguous_format
 
 
 def _single_threaded(_worker: int) -> None:

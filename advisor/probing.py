@@ -50,10 +50,12 @@ from advisor.schema import DomainGap, Granularity, Measurement, Probes, Transfer
 from advisor.settings import ProbeSettings
 
 CPU_RESOLUTION = 160
-"""Probe resolution on a CPU: the whole cold probes stage on 2,000 images takes ~23 s at 160 px
-on two cores and ~59 s at 224, at the edge of the minute the probes may take. The batch-norm
-divergence orders the anchor sets the same way from 64 to 224 px (knowledge/domain_gap.json);
-benchmarks/README.md compares probe values at 160 and 224 px."""
+"""Probe resolution on a CPU: the whole cold probes stage on 2,000 images takes ~17 s at 160 px
+on two cores and ~31 s at 224 (benchmarks/probes.py). 224 would fit the minute as well, at twice
+the wait, but the readings move with the resolution (benchmarks/README.md compares them) and the
+advice with them: on the demo's digits the verdict is tl+ssl (0.64) at 160 px and a tie at 224.
+The batch-norm divergence orders the anchor sets the same way from 64 to 224 px
+(knowledge/domain_gap.json)."""
 
 POOL_SAMPLE = 500
 REFERENCE_SAMPLE = 500

@@ -1,16 +1,18 @@
 """Probes benchmark: the probes stage on 2,000 labeled images against a bare forward pass.
 
 Builds (or reuses) 2,000 labeled images of the shapes world (photo style, 8 classes, 96 px),
-then, in one process:
+then times, each in a fresh process of its own, as ``advisor analyze`` runs:
 
 - bare: the same 2,000 images, decoded and preprocessed beforehand, through the same model at
-  the same resolution, batch 64, nothing else;
+  the same resolution, batch 64, nothing else, in PyTorch's default memory layout; the goal's
+  reference. The same again in the channels-last layout the probes use on a CPU, to show what
+  the probes add on top of their own forward pass;
 - cold: ``analyze``'s probes stage with an empty feature cache (loading the network, decoding,
   the pretrained pass with batch-norm hooks, the untrained baseline, every probe), run right
   after a bare pass; the ratio is the median over ``--rounds`` such pairs;
 - both under the allocator settings the ``advisor`` command makes at start
   (``advisor.memory``), unless ``--plain-allocator`` leaves glibc's defaults to both;
-- warm: the same again, features and probes from the cache.
+- warm: the same again in another process, features and probes from the cache.
 
 Goals (issue 6): cold under 60 s and at most 1.3x bare; warm at least 10x faster than cold.
 With ``--compare 224`` it also probes at 224 px to show what the CPU resolution costs.
@@ -26,6 +28,8 @@ import json
 import os
 import resource
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -68,12 +72,16 @@ def cpu_seconds() -> float:
     return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
 
 
-def bare_forward(root: Path, resolution: int) -> tuple[float, float]:
+def bare_forward(
+    root: Path, resolution: int, layout: torch.memory_format = torch.contiguous_format
+) -> tuple[float, float]:
     backbone = load_backbone("imagenet", resolution)
     transform = backbone.preprocessing.transform()
     paths = sorted(str(p) for p in root.rglob("*.png"))[:IMAGES]
-    batches = torch.stack([transform(open_rgb(p)) for p in paths]).split(64)
-    model = backbone.model.eval()
+    images = torch.stack([transform(open_rgb(p)) for p in paths])
+    batches = images.contiguous(memory_format=layout).split(64)
+    model = backbone.model.to(memory_format=layout).eval()
+    del images  # batches hold their own copy in channels-last
     with torch.inference_mode():
         model(batches[0])  # warm-up
         started, cpu = time.perf_counter(), cpu_seconds()
@@ -114,44 +122,76 @@ def summary(probes: dict) -> dict:
     }
 
 
+def timed_pass(kind: str, resolution: int, allocator: bool, cache: Path) -> dict:
+    """One timed pass in a fresh process, as ``advisor analyze`` runs: whatever an earlier pass
+    left in this process's heap slowed later ones unevenly (a bare pass at 224 px after a cold
+    run took 42-47 s instead of 30 s, with 40% more CPU time)."""
+    command = [sys.executable, __file__, "--pass", kind, "--cache", str(cache)]
+    command += ["--resolution", str(resolution)]
+    if not allocator:
+        command.append("--plain-allocator")
+    done = subprocess.run(command, check=True, capture_output=True, text=True)
+    return json.loads(done.stdout)
+
+
+def one_pass(kind: str, resolution: int, cache: Path) -> dict:
+    root = HERE / "data" / "probes-2000"
+    if kind in ("bare", "bare-channels-last"):
+        layout = torch.channels_last if kind == "bare-channels-last" else torch.contiguous_format
+        wall, cpu = bare_forward(root, resolution, layout)
+        return {"seconds": wall, "cpu_seconds": cpu}
+    cpu, probes = probe(root, resolution, cache)
+    return {"seconds": probes["seconds"], "cpu_seconds": cpu, "probes": probes}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--resolution", type=int, default=CPU_RESOLUTION)
+    parser.add_argument(
+        "--resolution", type=int, default=CPU_RESOLUTION, help="probe size (default: the CPU's)"
+    )
     parser.add_argument("--rounds", type=int, default=3, help="bare/cold pairs (default 3)")
     parser.add_argument("--compare", type=int, default=None, help="also probe at this size")
     parser.add_argument(
         "--plain-allocator", action="store_true", help="leave glibc's malloc settings alone"
     )
+    parser.add_argument("--pass", dest="one", choices=("bare", "bare-channels-last", "probes"))
+    parser.add_argument("--cache", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
-    root = HERE / "data" / "probes-2000"
-    build(root)
     kept = not args.plain_allocator and keep_freed_memory()
+    if args.one:
+        print(json.dumps(one_pass(args.one, args.resolution, args.cache)))
+        return
+    build(HERE / "data" / "probes-2000")
     result: dict = {
         "threads": torch.get_num_threads(),
         "resolution": args.resolution,
         "allocator": "advisor's" if kept else "glibc defaults",
     }
     # this machine's speed drifts by tens of percent over minutes: each cold run is paired with
-    # a bare pass just before it, and the ratio is the median over the pairs
+    # bare passes just before it, and the ratio is the median over the pairs
     pairs = []
     for _ in range(args.rounds):
-        bare, bare_cpu = bare_forward(root, args.resolution)
-        with tempfile.TemporaryDirectory(prefix="advisor-cache-") as cache:
-            cold_cpu, cold_probes = probe(root, args.resolution, Path(cache))
-            _, warm_probes = probe(root, args.resolution, Path(cache))
-        cold = cold_probes["seconds"]
+        with tempfile.TemporaryDirectory(prefix="advisor-cache-") as folder:
+            cache = Path(folder)
+            bare = timed_pass("bare", args.resolution, bool(kept), cache)
+            bare_cl = timed_pass("bare-channels-last", args.resolution, bool(kept), cache)
+            cold = timed_pass("probes", args.resolution, bool(kept), cache)
+            warm = timed_pass("probes", args.resolution, bool(kept), cache)
         pairs.append(
             {
-                "bare_s": round(bare, 2),
-                "cold_s": cold,
-                "ratio": round(cold / bare, 2),
-                "bare_cpu_s": round(bare_cpu, 2),
-                "cold_cpu_s": round(cold_cpu, 2),
-                "cpu_ratio": round(cold_cpu / bare_cpu, 2),
-                "warm_s": warm_probes["seconds"],
-                "warm_speedup": round(cold / warm_probes["seconds"], 1),
+                "bare_s": round(bare["seconds"], 2),
+                "cold_s": cold["seconds"],
+                "ratio": round(cold["seconds"] / bare["seconds"], 2),
+                "bare_channels_last_s": round(bare_cl["seconds"], 2),
+                "ratio_same_layout": round(cold["seconds"] / bare_cl["seconds"], 2),
+                "bare_cpu_s": round(bare["cpu_seconds"], 2),
+                "cold_cpu_s": round(cold["cpu_seconds"], 2),
+                "cpu_ratio": round(cold["cpu_seconds"] / bare["cpu_seconds"], 2),
+                "warm_s": warm["seconds"],
+                "warm_speedup": round(cold["seconds"] / warm["seconds"], 1),
+                "warm_cache": warm["probes"]["cache"],
             }
         )
 
@@ -161,16 +201,16 @@ def main() -> None:
     result.update(
         pairs=pairs,
         cold_ratio=median("ratio"),
+        cold_ratio_same_layout=median("ratio_same_layout"),
         cold_cpu_ratio=median("cpu_ratio"),
         cold_probes_s=median("cold_s"),
         warm_speedup=median("warm_speedup"),
-        warm_cache=warm_probes["cache"],
-        values=summary(cold_probes),
+        values=summary(cold["probes"]),
     )
     if args.compare:
-        with tempfile.TemporaryDirectory(prefix="advisor-cache-") as cache:
-            _, other = probe(root, args.compare, Path(cache))
-        result[f"values_at_{args.compare}"] = summary(other)
+        with tempfile.TemporaryDirectory(prefix="advisor-cache-") as folder:
+            other = timed_pass("probes", args.compare, bool(kept), Path(folder))
+        result[f"values_at_{args.compare}"] = summary(other["probes"])
         result[f"probes_at_{args.compare}_s"] = other["seconds"]
     print(json.dumps(result, indent=2))
 

@@ -14,6 +14,7 @@ the result). A class with a single member cannot be both trained on and tested, 
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +25,7 @@ from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
 
 from .transferability import check_features_labels
 
@@ -40,6 +42,14 @@ class CVScore:
     std: float
     folds: int
     scores: tuple[float, ...]
+
+
+def serial_blas() -> AbstractContextManager:
+    """BLAS on one thread while logistic regressions fit: each L-BFGS step multiplies the
+    features by a few columns of weights, too little work to share out, so a second thread only
+    adds synchronisation. Five folds on 1,600 x 1,280 features of 8 classes, two cores: 0.41 s on
+    one thread, 1.4-2.1 s on two, the same accuracies."""
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 def _fold_count(y: np.ndarray, folds: int) -> int:
@@ -129,4 +139,5 @@ def linear_probe_accuracy(
     """
     f, y, _ = check_features_labels(features, labels)
     model = LogisticRegression(C=C, max_iter=max_iter, tol=tol)
-    return _cross_validate(model, f, y, _fold_count(y, folds), seed)
+    with serial_blas():
+        return _cross_validate(model, f, y, _fold_count(y, folds), seed)

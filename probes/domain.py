@@ -10,6 +10,8 @@ from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from .classifiers import serial_blas
+
 
 def prediction_entropy(logits: np.ndarray) -> float:
     """Mean entropy of the source head's softmax, divided by log(classes): 1 when the network
@@ -57,7 +59,8 @@ def proxy_a_distance(a: np.ndarray, b: np.ndarray, folds: int = 5, seed: int = 0
     y = np.r_[np.zeros(n), np.ones(n)]
     classifier = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=500, tol=1e-2))
     splits = StratifiedKFold(folds, shuffle=True, random_state=seed)
-    accuracy = cross_val_score(classifier, x, y, cv=splits).mean()
+    with serial_blas():
+        accuracy = cross_val_score(classifier, x, y, cv=splits).mean()
     return float(max(0.0, 2.0 * (1.0 - 2.0 * (1.0 - accuracy))))
 
 

@@ -131,3 +131,31 @@ def test_default_k_is_ten_capped_at_the_training_fold():
     assert capped == knn_accuracy(features, labels, k=9, folds=5)
     features, labels = _clusters(12, n=60)  # training folds of 48
     assert knn_accuracy(features, labels) == knn_accuracy(features, labels, k=10)
+
+
+def test_logistic_regressions_fit_with_blas_on_one_thread(monkeypatch):
+    """Two BLAS threads made the five fits 3-5x slower on two cores; the limit must hold while
+    they fit and be lifted afterwards."""
+    import advisor.probes.classifiers as classifiers
+    import advisor.probes.domain as domain
+    from advisor.probes import proxy_a_distance
+    from threadpoolctl import threadpool_info
+
+    def blas_threads() -> set[int]:
+        return {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}
+
+    seen: list[set[int]] = []
+
+    class Recording(classifiers.LogisticRegression):
+        def fit(self, *args, **kwargs):
+            seen.append(blas_threads())
+            return super().fit(*args, **kwargs)
+
+    monkeypatch.setattr(classifiers, "LogisticRegression", Recording)
+    monkeypatch.setattr(domain, "LogisticRegression", Recording)
+    before = blas_threads()
+    features, labels = _clusters(0)
+    linear_probe_accuracy(features, labels)
+    proxy_a_distance(features[:60], features[60:])
+    assert len(seen) == 10 and all(threads == {1} for threads in seen)
+    assert blas_threads() == before
