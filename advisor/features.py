@@ -31,9 +31,9 @@ CACHE_FORMAT = "2"
 BN_STAT_IMAGES = 256
 """Batch-norm statistics are gathered on this many images only, taken in a seeded shuffled order
 so that every class is among them: the hooks cost two thirds of a forward pass while active, and
-the means and variances settle within a few hundred images (2,000 shapes at 160 px: divergence
-0.1033-0.1051 from three draws of 256, 0.1023-0.1044 from 512, 0.1028 from all 2,000; the
-first 512 in folder order, three classes of eight, gave 0.1063)."""
+the means and variances settle within a few hundred images (the probes benchmark's 1,600
+labeled shapes at 160 px: divergence 0.1033-0.1051 from three draws of 256, 0.1023-0.1044 from
+512, 0.1028 from all 1,600; the first 512 in folder order, three classes of eight, gave 0.1063)."""
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -160,6 +160,7 @@ def extract(
     layout = _memory_format(device)
     backbone.model.to(device, memory_format=layout).eval()
     workers = _loader_workers(device)
+    # a fixed seed, not the analysis's: the feature cache is keyed without one
     order = np.random.default_rng(0).permutation(len(paths))
     loader = DataLoader(
         _Images(paths, backbone.preprocessing.pixels()),

@@ -20,6 +20,8 @@ from advisor.anchors import write_anchor
 from advisor.backbones import Backbone, load_backbone, random_counterpart
 from advisor.errors import InputError
 from advisor.features import (
+    BN_STAT_IMAGES,
+    CACHE_FORMAT,
     Extracted,
     FeatureCache,
     ResultCache,
@@ -51,7 +53,7 @@ from advisor.settings import ProbeSettings
 
 CPU_RESOLUTION = 160
 """Probe resolution on a CPU: the whole cold probes stage on 2,000 images takes ~17 s at 160 px
-on two cores and ~31 s at 224 (benchmarks/probes.py). 224 would fit the minute as well, at twice
+on two cores and ~32 s at 224 (benchmarks/probes.py). 224 would fit the minute as well, at twice
 the wait, but the readings move with the resolution (benchmarks/README.md compares them) and the
 advice with them: on the demo's digits the verdict is tl+ssl (0.64) at 160 px and a tie at 224.
 The batch-norm divergence orders the anchor sets the same way from 64 to 224 px
@@ -183,12 +185,15 @@ def _result_key(
     labels: np.ndarray,
     reference: Sequence[bytes],
 ) -> str:
-    """Everything a probes document depends on: the tool (its version), the network and its
-    input, the device (autocast changes the last digits), the seed, the sampled images with
-    their labels, the reference images and the shipped calibration."""
+    """Everything a probes document depends on: the tool (its version), how features are
+    extracted (the feature cache's format), the network and its input, the device (autocast
+    changes the last digits), the seed, the sampled images with their labels, the reference
+    images and the shipped calibration."""
     calibration = domain_gap_calibration()
     parts = (
         __version__,
+        CACHE_FORMAT,
+        str(BN_STAT_IMAGES),
         backbone.spec,
         backbone.weights_id,
         backbone.preprocessing.key(),
@@ -269,7 +274,7 @@ def _domain_gap(
         divergence, per_layer = divergence_from_source(backbone, main)
         bn = Measurement(
             value=round(divergence, 4),
-            sample=min(n, 512),
+            sample=min(n, BN_STAT_IMAGES),
             meaning="KL from the source's batch-norm statistics, mean over layers; 0 = same",
         )
         if anchors:

@@ -8,11 +8,11 @@ then times, each in a fresh process of its own, as ``advisor analyze`` runs:
   reference. The same again in the channels-last layout the probes use on a CPU, to show what
   the probes add on top of their own forward pass;
 - cold: ``analyze``'s probes stage with an empty feature cache (loading the network, decoding,
-  the pretrained pass with batch-norm hooks, the untrained baseline, every probe), run right
-  after a bare pass; the ratio is the median over ``--rounds`` such pairs;
-- both under the allocator settings the ``advisor`` command makes at start
-  (``advisor.memory``), unless ``--plain-allocator`` leaves glibc's defaults to both;
-- warm: the same again in another process, features and probes from the cache.
+  the pretrained pass with batch-norm hooks, the untrained baseline, every probe), right after
+  the two bare passes; the ratios are medians over ``--rounds`` such rounds;
+- warm: the same again in another process, features and probes from the cache;
+- every pass under the allocator settings the ``advisor`` command makes at start
+  (``advisor.memory``), unless ``--plain-allocator`` leaves glibc's defaults to all of them.
 
 Goals (issue 6): cold under 60 s and at most 1.3x bare; warm at least 10x faster than cold.
 With ``--compare 224`` it also probes at 224 px to show what the CPU resolution costs.
@@ -81,7 +81,7 @@ def bare_forward(
     images = torch.stack([transform(open_rgb(p)) for p in paths])
     batches = images.contiguous(memory_format=layout).split(64)
     model = backbone.model.to(memory_format=layout).eval()
-    del images  # batches hold their own copy in channels-last
+    del images  # in channels-last the batches are views of a copy: free the original
     with torch.inference_mode():
         model(batches[0])  # warm-up
         started, cpu = time.perf_counter(), cpu_seconds()
@@ -130,8 +130,9 @@ def timed_pass(kind: str, resolution: int, allocator: bool, cache: Path) -> dict
     command += ["--resolution", str(resolution)]
     if not allocator:
         command.append("--plain-allocator")
-    done = subprocess.run(command, check=True, capture_output=True, text=True)
-    return json.loads(done.stdout)
+    # stdout only: a failing pass's traceback still reaches the terminal
+    done = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def one_pass(kind: str, resolution: int, cache: Path) -> dict:
@@ -149,16 +150,24 @@ def main() -> None:
     parser.add_argument(
         "--resolution", type=int, default=CPU_RESOLUTION, help="probe size (default: the CPU's)"
     )
-    parser.add_argument("--rounds", type=int, default=3, help="bare/cold pairs (default 3)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of passes (default 3)")
     parser.add_argument("--compare", type=int, default=None, help="also probe at this size")
     parser.add_argument(
         "--plain-allocator", action="store_true", help="leave glibc's malloc settings alone"
     )
-    parser.add_argument("--pass", dest="one", choices=("bare", "bare-channels-last", "probes"))
+    # one timed pass, for the fresh processes the benchmark starts
+    parser.add_argument(
+        "--pass",
+        dest="one",
+        choices=("bare", "bare-channels-last", "probes"),
+        help=argparse.SUPPRESS,
+    )
     parser.add_argument("--cache", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
+    if args.one == "probes" and args.cache is None:
+        parser.error("--pass probes needs --cache")
     kept = not args.plain_allocator and keep_freed_memory()
     if args.one:
         print(json.dumps(one_pass(args.one, args.resolution, args.cache)))

@@ -139,7 +139,7 @@ def test_logistic_regressions_fit_with_blas_on_one_thread(monkeypatch):
     import advisor.probes.classifiers as classifiers
     import advisor.probes.domain as domain
     from advisor.probes import proxy_a_distance
-    from threadpoolctl import threadpool_info
+    from threadpoolctl import threadpool_info, threadpool_limits
 
     def blas_threads() -> set[int]:
         return {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}
@@ -153,9 +153,10 @@ def test_logistic_regressions_fit_with_blas_on_one_thread(monkeypatch):
 
     monkeypatch.setattr(classifiers, "LogisticRegression", Recording)
     monkeypatch.setattr(domain, "LogisticRegression", Recording)
-    before = blas_threads()
     features, labels = _clusters(0)
-    linear_probe_accuracy(features, labels)
-    proxy_a_distance(features[:60], features[60:])
+    with threadpool_limits(limits=2, user_api="blas"):  # as on a two-core machine
+        assert blas_threads() == {2}
+        linear_probe_accuracy(features, labels)
+        proxy_a_distance(features[:60], features[60:])
+        assert blas_threads() == {2}
     assert len(seen) == 10 and all(threads == {1} for threads in seen)
-    assert blas_threads() == before

@@ -116,7 +116,8 @@ def test_batchnorm_statistics_come_from_across_the_list(
 ) -> None:
     """Files come grouped by class folder: statistics from the first images alone would see one
     class. Here the first half is black and the second white; the stem's input mean must lie
-    between the two."""
+    between the two. (With the fixed shuffle, the first four images through the network are
+    two black and two white; in file order they would be four black.)"""
     paths = []
     for i in range(12):
         path = tmp_path / f"{i:02d}.png"
