@@ -45,6 +45,7 @@ from advisor.probing import CPU_RESOLUTION
 from advisor.settings import ProbeSettings
 
 HERE = Path(__file__).resolve().parent
+DATA = HERE / "data" / "probes-2000"
 IMAGES = 2000
 
 
@@ -136,12 +137,11 @@ def timed_pass(kind: str, resolution: int, allocator: bool, cache: Path) -> dict
 
 
 def one_pass(kind: str, resolution: int, cache: Path) -> dict:
-    root = HERE / "data" / "probes-2000"
     if kind in ("bare", "bare-channels-last"):
         layout = torch.channels_last if kind == "bare-channels-last" else torch.contiguous_format
-        wall, cpu = bare_forward(root, resolution, layout)
+        wall, cpu = bare_forward(DATA, resolution, layout)
         return {"seconds": wall, "cpu_seconds": cpu}
-    cpu, probes = probe(root, resolution, cache)
+    cpu, probes = probe(DATA, resolution, cache)
     return {"seconds": probes["seconds"], "cpu_seconds": cpu, "probes": probes}
 
 
@@ -172,7 +172,7 @@ def main() -> None:
     if args.one:
         print(json.dumps(one_pass(args.one, args.resolution, args.cache)))
         return
-    build(HERE / "data" / "probes-2000")
+    build(DATA)
     result: dict = {
         "threads": torch.get_num_threads(),
         "resolution": args.resolution,
@@ -184,10 +184,10 @@ def main() -> None:
     for _ in range(args.rounds):
         with tempfile.TemporaryDirectory(prefix="advisor-cache-") as folder:
             cache = Path(folder)
-            bare = timed_pass("bare", args.resolution, bool(kept), cache)
-            bare_cl = timed_pass("bare-channels-last", args.resolution, bool(kept), cache)
-            cold = timed_pass("probes", args.resolution, bool(kept), cache)
-            warm = timed_pass("probes", args.resolution, bool(kept), cache)
+            bare = timed_pass("bare", args.resolution, kept, cache)
+            bare_cl = timed_pass("bare-channels-last", args.resolution, kept, cache)
+            cold = timed_pass("probes", args.resolution, kept, cache)
+            warm = timed_pass("probes", args.resolution, kept, cache)
         pairs.append(
             {
                 "bare_s": round(bare["seconds"], 2),
@@ -218,7 +218,7 @@ def main() -> None:
     )
     if args.compare:
         with tempfile.TemporaryDirectory(prefix="advisor-cache-") as folder:
-            other = timed_pass("probes", args.compare, bool(kept), Path(folder))
+            other = timed_pass("probes", args.compare, kept, Path(folder))
         result[f"values_at_{args.compare}"] = summary(other["probes"])
         result[f"probes_at_{args.compare}_s"] = other["seconds"]
     print(json.dumps(result, indent=2))

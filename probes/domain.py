@@ -6,11 +6,8 @@ from collections.abc import Mapping
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold, cross_val_score
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
-from .classifiers import serial_blas
+from .classifiers import cross_validated_accuracy
 
 
 def prediction_entropy(logits: np.ndarray) -> float:
@@ -57,10 +54,8 @@ def proxy_a_distance(a: np.ndarray, b: np.ndarray, folds: int = 5, seed: int = 0
         [a[rng.choice(len(a), n, replace=False)], b[rng.choice(len(b), n, replace=False)]]
     )
     y = np.r_[np.zeros(n), np.ones(n)]
-    classifier = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=500, tol=1e-2))
-    splits = StratifiedKFold(folds, shuffle=True, random_state=seed)
-    with serial_blas():
-        accuracy = cross_val_score(classifier, x, y, cv=splits).mean()
+    classifier = LogisticRegression(C=0.1, max_iter=500, tol=1e-2)
+    accuracy = cross_validated_accuracy(classifier, x, y, folds, seed).mean
     return float(max(0.0, 2.0 * (1.0 - 2.0 * (1.0 - accuracy))))
 
 

@@ -688,17 +688,17 @@ def summarise(
         else:
             best = tied[0]
             confidence = round(shares[best], 3)
-        clear = best is not None and (
-            (best == "tl" and all(d.high < 0 for d in differences))
-            or any(d.arm == best and d.low > 0 for d in differences)
-        )
-        winner = best if clear else None
-        if best is not None and not clear:
-            caveats.append(
-                f"No arm is clearly best: the measured best ({best}) is best in "
-                f"{confidence:.0%} of bootstrap draws, but a paired interval against tl "
-                "includes 0."
+            clear = (best == "tl" and all(d.high < 0 for d in differences)) or any(
+                d.arm == best and d.low > 0 for d in differences
             )
+            if clear:
+                winner = best
+            else:
+                caveats.append(
+                    f"No arm is clearly best: the measured best ({best}) is best in "
+                    f"{confidence:.0%} of bootstrap draws, but a paired interval against tl "
+                    "includes 0."
+                )
     improving = None
     ssl_units = [u for u in units if u.arm in SSL_ARMS and len(u.curve) >= 2]
     if ssl_units:
