@@ -48,10 +48,9 @@ def trunk(backbone: Backbone, pretrained: bool, seed: int) -> tuple[nn.Module, i
 
 
 def classifier(net: nn.Module, dim: int, classes: int, seed: int) -> nn.Sequential:
-    generator_state = torch.random.get_rng_state()
-    torch.manual_seed(seed)
-    head = nn.Linear(dim, classes)
-    torch.random.set_rng_state(generator_state)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        head = nn.Linear(dim, classes)
     return nn.Sequential(net, head)
 
 
@@ -102,8 +101,12 @@ class BYOL(nn.Module):
         update_momentum(self.projection, self.projection_momentum, m=momentum)
 
 
-def ssl_module(method: str, net: nn.Module, dim: int) -> SimCLR | BYOL:
-    return SimCLR(net, dim) if method == "simclr" else BYOL(net, dim)
+def ssl_module(method: str, net: nn.Module, dim: int, seed: int) -> SimCLR | BYOL:
+    """The trunk with the method's heads, initialised from ``seed`` alone (the global random
+    state untouched), so that a seed's self-supervised arm is the same run every time."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return SimCLR(net, dim) if method == "simclr" else BYOL(net, dim)
 
 
 def views(method: str, resolution: int, mean, std):

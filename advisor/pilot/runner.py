@@ -312,7 +312,7 @@ class Pilot:
         )
         if any(arm in SSL_ARMS for arm in self.settings.order):
             net, dim = models.trunk(self.backbone, True, 0)
-            module = models.ssl_module(self.settings.method, net, dim)
+            module = models.ssl_module(self.settings.method, net, dim, 0)
             views = train.views_loader(
                 self.images.pixels, sp.pool, self.views_tf, self.batch, 0, self.workers
             )
@@ -436,7 +436,7 @@ class Pilot:
         net, dim = models.trunk(self.backbone, PRETRAINED[arm], sp.seed)
         curve: list[CurvePoint] = []
         if arm in SSL_ARMS and not self.store.load_checkpoint(arm, sp.seed, net):
-            module = models.ssl_module(plan.method, net, dim)
+            module = models.ssl_module(plan.method, net, dim, sp.seed)
             views = train.views_loader(
                 self.images.pixels, sp.pool, self.views_tf, plan.batch_size, sp.seed, self.workers
             )
