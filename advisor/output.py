@@ -18,24 +18,28 @@ def check_output_path(
     overwrite one of its input files."""
     parent = path.parent
     if path.is_dir():
-        raise InputError(f"-o {path} is a folder; give a file name")
+        raise InputError(f"{path} is a folder; give a file name", "output")
     if path.exists() and not path.is_file():
-        raise InputError(f"-o {path} is not a regular file; give a file name")
+        raise InputError(f"{path} is not a regular file; give a file name", "output")
     if not parent.is_dir():
-        raise InputError(f"-o {path}: the folder {parent} does not exist")
+        raise InputError(f"{path}: the folder {parent} does not exist", "output")
     target = path.resolve()
     for source in inputs:
         if source is not None and source.resolve() == target:
-            raise InputError(f"-o {path} is one of the inputs; write the result elsewhere")
+            raise InputError(f"{path} is one of the inputs; write the result elsewhere", "output")
     for folder in protected:
         root = folder.resolve()
         if root.is_dir() and target.is_relative_to(root):
-            raise InputError(f"-o {path} is inside the data folder {folder}; write it elsewhere")
+            raise InputError(
+                f"{path} is inside the data folder {folder}; write it elsewhere", "output"
+            )
     try:  # the only reliable test: permissions, read-only and full file systems, /proc...
         with tempfile.TemporaryFile(dir=parent):
             pass
     except OSError as exc:
-        raise InputError(f"-o {path}: cannot write in {parent} ({exc.strerror or exc})") from None
+        raise InputError(
+            f"{path}: cannot write in {parent} ({exc.strerror or exc})", "output"
+        ) from None
 
 
 def write_atomically(path: Path, text: str) -> None:

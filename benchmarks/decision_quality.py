@@ -22,10 +22,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
-from advisor.knowledge.base import KnowledgeBase, ResultRow, load_knowledge
 
-from advisor.fit import fit_gain_model, gain_rows, row_directions, row_features, usable_rules
-from advisor.rules import direction, fires
+from advisor.advice.fit import fit_gain_model, gain_rows, row_directions, row_features, usable_rules
+from advisor.advice.rules import direction, fires
+from advisor.knowledge.base import KnowledgeBase, load_knowledge
+from advisor.schema.knowledge import ResultRow
 
 CLEAR = 2.0
 

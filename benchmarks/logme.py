@@ -27,6 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+
 from advisor.probes import logme
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))

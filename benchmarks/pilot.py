@@ -20,12 +20,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from advisor.backbones import load_backbone
-from advisor.demo import DemoName, ShapesWorld, Style, make_demo
+from advisor.data.shapes import ShapesWorld
 from advisor.memory import keep_freed_memory
 from advisor.pilot import models, train
 from advisor.pilot.budget import parse_budget
+from advisor.pilot.interrupt import StopFlag
 from advisor.pilot.runner import CPU_BATCH, CPU_RESOLUTION
+from advisor.probing.sources import load_backbone
+from advisor.schema.vocabulary import DemoName, Style
+from advisor.services.demo import make_demo
 
 HERE = Path(__file__).resolve().parent
 
@@ -47,9 +50,9 @@ def throughput(steps: int, rounds: int) -> dict:
         batches = train.labeled_loader(
             pixels, labels, np.arange(images), transform, CPU_BATCH, 0, 1
         )
-        train.finetune(fabric, model, batches, 2, train.StopFlag())  # warm-up, as bare
+        train.finetune(fabric, model, batches, 2, StopFlag())  # warm-up, as bare
         start = time.perf_counter()
-        train.finetune(fabric, model, batches, steps, train.StopFlag())
+        train.finetune(fabric, model, batches, steps, StopFlag())
         return steps * CPU_BATCH / (time.perf_counter() - start)
 
     def bare_run() -> float:

@@ -36,13 +36,15 @@ from pathlib import Path
 
 import torch
 
-from advisor.analyze import analyze
-from advisor.backbones import load_backbone
-from advisor.demo import ShapesWorld, Style, write_shapes
-from advisor.images import open_rgb
+from advisor.data.images import open_rgb
+from advisor.data.shapes import ShapesWorld, write_shapes
 from advisor.memory import keep_freed_memory
-from advisor.probing import CPU_RESOLUTION
-from advisor.settings import ProbeSettings
+from advisor.probing.settings import ProbeSettings
+from advisor.probing.sources import load_backbone
+from advisor.probing.stage import CPU_RESOLUTION
+from advisor.progress import Silent
+from advisor.schema.vocabulary import Style
+from advisor.services.analyze import AnalyzeSettings, analyze
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data" / "probes-2000"
@@ -96,16 +98,14 @@ def probe(root: Path, resolution: int, cache: Path) -> tuple[float, dict]:
     os.environ["ADVISOR_CACHE_DIR"] = str(cache)
     cpu = 0.0
 
-    def on_stage(name: str, _n: int, _unit: str) -> None:
-        nonlocal cpu
-        if name == "reading files":
-            return
-        if not cpu:
-            cpu = cpu_seconds()
+    class FirstProbeStage(Silent):
+        def stage(self, description: str, total: int, unit: str) -> None:
+            nonlocal cpu
+            if description != "reading files" and not cpu:
+                cpu = cpu_seconds()
 
-    analysis = analyze(
-        root, probes=ProbeSettings(resolution=resolution, sample=IMAGES), on_stage=on_stage
-    )
+    settings = AnalyzeSettings(root, probes=ProbeSettings(resolution=resolution, sample=IMAGES))
+    analysis = analyze(settings, FirstProbeStage())
     assert analysis.probes is not None
     return cpu_seconds() - cpu, json.loads(analysis.probes.model_dump_json())
 

@@ -2,8 +2,8 @@
 
 The aggregate domain gap places a dataset between two anchors measured with the same backbone
 at the same resolution: crops of natural photographs (0) and uniform noise (1). This script
-builds every anchor set (advisor.anchors), runs it through the default backbone at each probe
-resolution, and records the mean batch-norm divergence, so the ordering natural < shapes <
+builds every anchor set (advisor.probing.anchors), runs it through the default backbone at each
+probe resolution, and records the mean batch-norm divergence, so the ordering natural < shapes <
 digits < noise can be checked and the calibration repeated by anyone:
 
     python scripts/calibrate_domain_gap.py            # writes knowledge/domain_gap.json
@@ -21,10 +21,10 @@ from pathlib import Path
 
 import torch
 
-from advisor.anchors import ANCHORS, write_anchor
-from advisor.backbones import load_backbone
-from advisor.features import extract
-from advisor.probing import divergence_from_source
+from advisor.probing.anchors import ANCHORS, write_anchor
+from advisor.probing.extraction import extract
+from advisor.probing.readings import divergence_from_source
+from advisor.probing.sources import load_backbone
 
 RESOLUTIONS = (64, 96, 128, 160, 224)
 IMAGES = 200

@@ -31,8 +31,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from advisor.probes import h_score, h_score_shrinkage, leep, logme, nce
 from scipy.optimize import minimize
+
+from advisor.probes import h_score, h_score_shrinkage, leep, logme, nce
 
 TOLERANCE = 1e-3
 LOGME_D_ABOVE_N = """\

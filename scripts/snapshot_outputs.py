@@ -7,7 +7,11 @@ absolute paths of the temporary folders are blanked; everything else is kept as 
 
     python scripts/snapshot_outputs.py before/   # on the old code
     python scripts/snapshot_outputs.py after/    # on the new code
-    diff -r before after
+    python scripts/snapshot_outputs.py --compare before/ after/ [--ignore-key NAME ...]
+
+``--compare`` says, document by document, whether the two are identical, identical once the
+keys named with ``--ignore-key`` are left out (fields a change added on purpose), or different;
+it exits 1 when any differs.
 """
 
 from __future__ import annotations
@@ -54,11 +58,53 @@ def _scrub(value: Any, root: str) -> Any:
     return value
 
 
+def _without(value: Any, keys: set[str]) -> Any:
+    if isinstance(value, dict):
+        return {k: _without(v, keys) for k, v in value.items() if k not in keys}
+    if isinstance(value, list):
+        return [_without(v, keys) for v in value]
+    return value
+
+
+def compare(before: Path, after: Path, ignored: set[str]) -> bool:
+    names = sorted({p.name for p in before.glob("*.json")} | {p.name for p in after.glob("*.json")})
+    same = True
+    for name in names:
+        if not (before / name).is_file() or not (after / name).is_file():
+            print(f"{name}: only in one folder")
+            same = False
+            continue
+        old = json.loads((before / name).read_text())
+        new = json.loads((after / name).read_text())
+        if old == new:
+            verdict = "identical"
+        elif _without(old, ignored) == _without(new, ignored):
+            verdict = f"identical without {', '.join(sorted(ignored))}"
+        else:
+            verdict, same = "DIFFERENT", False
+        print(f"{name}: {verdict}")
+    return same
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("out", type=Path, help="Folder to write one JSON file per command into.")
+    parser.add_argument(
+        "out", type=Path, nargs="+", help="Folder to write into (or two to compare)."
+    )
+    parser.add_argument("--compare", action="store_true", help="Compare two snapshot folders.")
+    parser.add_argument("--ignore-key", action="append", default=[], help="With --compare.")
     args = parser.parse_args()
-    args.out.mkdir(parents=True, exist_ok=True)
+    if args.compare:
+        if len(args.out) != 2:
+            parser.error("--compare takes two folders")
+        sys.exit(0 if compare(*args.out, set(args.ignore_key)) else 1)
+    if len(args.out) != 1:
+        parser.error("give one folder to write into")
+    write(args.out[0])
+
+
+def write(out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="advisor-snapshot-") as tmp:
         root = Path(tmp)
         digits, shapes = root / "digits", root / "shapes"
@@ -103,7 +149,7 @@ def main() -> None:
         for name, command in runs.items():
             print(f"advisor {' '.join(map(str, command))}", file=sys.stderr)
             document = _scrub(json.loads(_advisor(*command)), tmp)
-            (args.out / f"{name}.json").write_text(json.dumps(document, indent=1, sort_keys=True))
+            (out / f"{name}.json").write_text(json.dumps(document, indent=1, sort_keys=True))
 
 
 if __name__ == "__main__":

@@ -1,104 +1,71 @@
-"""Shared helpers for the test suite: small images with real structure and tiny datasets.
+"""Fixtures shared by the test suite; the helpers they use are in ``helpers``.
 
-Every dataset is built under a temporary folder; nothing here touches the network.
+Three of them guard every test: no test reaches the network, reads this machine's weight
+caches, or writes into the user's feature cache or experience store.
 """
 
 from __future__ import annotations
 
-import io
-import os
-import struct
-import zlib
-from collections.abc import Iterable, Mapping
+import json
+import re
+import signal
+import socket
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-import numpy as np
+import jsonschema
 import pytest
-from PIL import Image
-
-from advisor.analyze import analyze
-from advisor.schema import Profile
+from helpers import invoke, make_class_folders, use_hf_cache, use_torch_cache, write_png
 
 
-def smooth_noise(seed: int, side: int = 64, grid: int = 6, mode: str = "RGB") -> Image.Image:
-    """Random values on a ``grid`` x ``grid`` lattice upscaled bicubically to ``side``: an image
-    with real, seed-specific structure (distinct seeds give perceptually distinct images)."""
-    rng = np.random.default_rng(seed)
-    channels = 3 if mode == "RGB" else 1
-    small = rng.integers(0, 256, (grid, grid, channels), dtype=np.uint8)
-    img = Image.fromarray(small if channels == 3 else small[:, :, 0])
-    return img.resize((side, side), Image.Resampling.BICUBIC)
+@pytest.fixture(scope="session")
+def _private_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("private")
 
 
-def write_png(path: Path, seed: int, side: int = 64, mode: str = "RGB") -> Path:
-    """Write a structured PNG (see ``smooth_noise``), creating parent folders."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    smooth_noise(seed, side, mode=mode).save(path, format="PNG")
-    return path
+@pytest.fixture
+def _private(_private_root: Path, request: pytest.FixtureRequest) -> Path:
+    """A folder of this test's own, not created until something writes there (creating a
+    temporary folder for each of several hundred tests costs seconds)."""
+    return _private_root / re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid)
 
 
-def png_bytes(seed: int, side: int = 32) -> bytes:
-    buf = io.BytesIO()
-    smooth_noise(seed, side).save(buf, format="PNG")
-    return buf.getvalue()
+@pytest.fixture(autouse=True)
+def offline(_private: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point both weight caches at empty folders, so no test depends on this machine's caches,
+    and make any attempt to open a connection fail the test at once."""
+    use_torch_cache(monkeypatch, _private / "torch-home")
+    use_hf_cache(monkeypatch, _private / "hf-home")
+
+    connect = socket.socket.connect
+
+    def local_only(sock: socket.socket, address: object) -> None:
+        # Unix-domain sockets stay: worker processes talk to their parent through them
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            raise AssertionError(f"network access attempted: {address}")
+        connect(sock, address)
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"network access attempted: {args}")
+
+    monkeypatch.setattr(socket.socket, "connect", local_only)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
 
 
-def make_class_folders(root: Path, counts: Mapping[str, int], seed: int = 0) -> list[Path]:
-    """``root/<class>/img_<i>.png`` with ``counts[class]`` distinct images per class."""
-    paths = []
-    for name, n in counts.items():
-        for i in range(n):
-            paths.append(write_png(root / name / f"img_{i}.png", seed))
-            seed += 1
-    return paths
+@pytest.fixture(autouse=True)
+def private_cache(_private: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The feature cache of this test alone."""
+    cache = _private / "cache"
+    monkeypatch.setenv("ADVISOR_CACHE_DIR", str(cache))
+    return cache
 
 
-def _chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-
-def oversized_png_bytes(width: int = 20_000, height: int = 20_000) -> bytes:
-    """A PNG whose (valid, correctly checksummed) IHDR claims ``width`` x ``height`` 8-bit RGB
-    pixels, followed by a tiny IDAT that holds only one row: decoding it all would need
-    width * height * 3 bytes, so a reader that allocates the image would be caught."""
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    idat = zlib.compress(b"\x00" + b"\x00" * (3 * 8))
-    return (
-        b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", idat) + _chunk(b"IEND", b"")
-    )
-
-
-def profile_of(
-    data: Path | None,
-    unlabeled: Iterable[Path] = (),
-    manifest: Path | None = None,
-) -> Profile:
-    """The profile of a dataset through the Python API (faster than the CLI)."""
-    return analyze(data, list(unlabeled), manifest).profile
-
-
-def problems(profile: Profile, kind: str) -> list[list[str]]:
-    """The path lists of the problems of one kind, each sorted, in report order."""
-    return [sorted(p.paths) for p in profile.problems if p.kind == kind]
-
-
-def notice_paths(profile: Profile, kind: str) -> list[str] | None:
-    """The paths of the notice of one kind (sorted), or None when there is no such notice."""
-    for notice in profile.notices:
-        if notice.kind == kind:
-            return sorted(notice.paths)
-    return None
-
-
-def listing(root: Path) -> dict[str, tuple[int, int]]:
-    """Every entry below root, hidden ones included, with its size and modification time (ns)."""
-    result = {}
-    for folder, dirs, files in os.walk(root):
-        for name in dirs + files:
-            path = os.path.join(folder, name)
-            st = os.lstat(path)
-            result[os.path.relpath(path, root)] = (st.st_size, st.st_mtime_ns)
-    return result
+@pytest.fixture(autouse=True)
+def experience_store(_private: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The experience store of this test alone."""
+    monkeypatch.setenv("ADVISOR_DATA_DIR", str(_private / "store"))
+    return _private / "store" / "experience.jsonl"
 
 
 @pytest.fixture
@@ -109,11 +76,27 @@ def class_dataset(tmp_path: Path) -> Path:
     return root
 
 
-def encode(img: Image.Image, fmt: str, **params) -> bytes:
-    """``img`` saved in ``fmt`` to bytes."""
-    buf = io.BytesIO()
-    img.save(buf, format=fmt, **params)
-    return buf.getvalue()
+@pytest.fixture
+def probe_dataset(tmp_path: Path) -> Path:
+    """Enough for every probe at a low resolution: three classes in train/, and unlabeled/."""
+    data = tmp_path / "data"
+    make_class_folders(data / "train", {"cat": 12, "dog": 12, "fox": 6})
+    for i in range(14):
+        write_png(data / "unlabeled" / f"u{i}.png", 500 + i)
+    return data
+
+
+@pytest.fixture(scope="session")
+def schemas() -> dict[str, dict]:
+    """The JSON Schemas of the analysis and demo documents, as ``advisor schema`` prints them."""
+    result = {}
+    for name in ("analyze", "demo"):
+        res = invoke("schema", name)
+        assert res.exit_code == 0, res.stderr
+        schema = json.loads(res.stdout)
+        jsonschema.Draft202012Validator.check_schema(schema)
+        result[name] = schema
+    return result
 
 
 class _TimeLimit(Exception):
@@ -121,13 +104,11 @@ class _TimeLimit(Exception):
 
 
 @pytest.fixture
-def time_limit():
+def time_limit() -> Callable[[float], object]:
     """``with time_limit(s):`` fails the test (instead of hanging it) after ``s`` seconds."""
-    import signal
-    from contextlib import contextmanager
 
     @contextmanager
-    def limit(seconds: float):
+    def limit(seconds: float) -> Iterator[None]:
         def expire(signum, frame):
             raise _TimeLimit(f"still running after {seconds} s")
 

@@ -29,6 +29,8 @@ print(json.dumps({"plain": plain, "kept": kept, "after": faults()}))
 """
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 @pytest.mark.skipif(
     platform.libc_ver()[0] != "glibc",
     reason="glibc only",

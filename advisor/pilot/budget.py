@@ -22,13 +22,13 @@ def parse_budget(text: str) -> Budget:
     match = _PATTERN.match(text)
     if not match:
         raise InputError(
-            f"--budget {text!r}: give a time (90s, 10m, 1h) or a number of steps (2000steps)"
+            f"{text!r}: give a time (90s, 10m, 1h) or a number of steps (2000steps)", "budget"
         )
     amount, unit = float(match.group(1)), match.group(2).lower()
     if amount <= 0:
-        raise InputError(f"--budget {text!r} must be positive")
+        raise InputError(f"{text!r} must be positive", "budget")
     if unit.startswith("step"):
         if amount != int(amount):
-            raise InputError(f"--budget {text!r}: steps are a whole number")
+            raise InputError(f"{text!r}: steps are a whole number", "budget")
         return Budget(text=text.strip(), steps=int(amount))
     return Budget(text=text.strip(), seconds=amount * _UNITS[unit])

@@ -18,9 +18,9 @@ from sklearn.model_selection import train_test_split
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as F
 
+from advisor.data.images import open_rgb
+from advisor.data.sampling import random_sample, stratified_sample
 from advisor.errors import InputError
-from advisor.features import random_sample, stratified_sample
-from advisor.images import open_rgb
 
 MIN_PER_CLASS = 4
 """Labeled images a class needs for a split: two to fine-tune on, two to evaluate."""

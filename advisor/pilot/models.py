@@ -19,10 +19,9 @@ from lightly.transforms import (
 from lightly.utils.scheduler import cosine_schedule
 from torch import nn
 
-from advisor.backbones import Backbone, random_counterpart
 from advisor.errors import InputError
-
-METHODS = ("simclr", "byol")
+from advisor.probing.backbone import Backbone
+from advisor.probing.sources import random_counterpart
 
 warnings.filterwarnings("ignore", message="The function `to_tensor", category=UserWarning)
 """lightly's view transforms call a torchvision function that torchvision now marks deprecated;

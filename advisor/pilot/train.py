@@ -17,25 +17,14 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from torchvision.transforms import v2
 
+from advisor.pilot.interrupt import StopFlag
+
 FINETUNE_LR = 1e-3
 SSL_LR = 1e-3
 WEIGHT_DECAY = 1e-4
 WARMUP_FRACTION = 0.05
 """Optimiser and schedule shared by every arm: AdamW, linear warm-up then cosine decay.
 Conventions, the same for all arms, which is what fairness needs."""
-
-
-class Interrupted(Exception):
-    """Ctrl-C arrived; the current step finished."""
-
-
-class StopFlag:
-    def __init__(self) -> None:
-        self.requested = False
-
-    def check(self) -> None:
-        if self.requested:
-            raise Interrupted
 
 
 def make_fabric(device: torch.device, devices: int) -> Fabric:

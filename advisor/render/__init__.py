@@ -1,1 +1,2 @@
-"""Renderers: documents in, text out (the terminal now, an HTML report later)."""
+"""Renderers, one module per document: documents in, text out. They read what the services
+computed and compute nothing new."""

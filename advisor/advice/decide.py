@@ -1,0 +1,236 @@
+"""The decision engine: from a card or an analysis to a verdict with its evidence.
+
+Data flow: features (card, profile, probes) -> the rules that fire -> the gain model's estimate for
+each self-supervised arm against plain transfer -> verdict, probability, interval, reasons,
+caveats, flip conditions and a recipe. Every number in the output comes from the knowledge base,
+the fitted model or a search over the same engine (the flip conditions); none is written here.
+"""
+
+from __future__ import annotations
+
+import math
+
+from scipy.stats import norm
+
+from advisor import __version__
+from advisor.advice.assessment import Assessment
+from advisor.advice.flips import flips
+from advisor.advice.recipe import build_recipe, cite
+from advisor.advice.rules import direction
+from advisor.knowledge.base import KnowledgeBase, load_knowledge
+from advisor.knowledge.model import GainModel, load_model
+from advisor.schema.decision import (
+    ArmEstimate,
+    DecisionFeatures,
+    Gain,
+    ModelInfo,
+    PilotEvidence,
+    Reason,
+    Recommendation,
+)
+from advisor.schema.knowledge import Rule
+from advisor.schema.pilot import PilotResult
+from advisor.schema.vocabulary import DECISION_LEVEL, SSL_ARMS, Origin, Paradigm
+
+THIN_EVIDENCE_WIDENING = 1.5
+"""Factor on the predictive spread when the dataset lies outside what the fit rows cover (size,
+domain or task): a convention, stated in the caveats whenever it applies."""
+
+
+def _gain(mean: float, sd: float, widen: float) -> Gain:
+    half = norm.ppf(0.5 + DECISION_LEVEL / 2) * sd * widen
+    return Gain(
+        mean=round(math.sinh(mean), 2),
+        low=round(math.sinh(mean - half), 2),
+        high=round(math.sinh(mean + half), 2),
+        level=DECISION_LEVEL,
+    )
+
+
+def _reason(rule: Rule, kb: KnowledgeBase) -> Reason:
+    pushes = {direction(rule, arm) for arm in SSL_ARMS} - {0}
+    if pushes == {1}:
+        side = "ssl-family"
+    elif pushes == {-1}:
+        side = "tl"
+    elif set(rule.favours) <= set(SSL_ARMS) and set(rule.over) <= set(SSL_ARMS):
+        side = "within-ssl-family"
+    else:
+        side = "neutral"
+    return Reason(
+        rule=rule.id,
+        text=rule.statement,
+        favours=rule.favours,
+        over=rule.over,
+        direction=side,
+        strength=rule.strength,
+        secondary=rule.secondary,
+        cites=[cite(kb, c.study, c.where) for c in rule.cites],
+    )
+
+
+def _coverage_caveats(features: DecisionFeatures, kb: KnowledgeBase, model: GainModel) -> list[str]:
+    rows = [row for row in kb.results if row.id in set(model.fit_rows)]
+    caveats = []
+    sizes = [row.labeled_images for row in rows if row.labeled_images]
+    if sizes and not min(sizes) <= features.labeled_images <= max(sizes):
+        caveats.append(
+            f"No comparison in the evidence had {features.labeled_images:,} labeled images "
+            f"(they range from {min(sizes):,} to {max(sizes):,}); the estimate extrapolates."
+        )
+    if features.domain is not None and features.domain not in {row.domain for row in rows}:
+        caveats.append(
+            f"No comparison in the evidence is in the {features.domain.value} domain; the advice "
+            "rests on the domain gap alone."
+        )
+    if features.task not in {row.task for row in rows}:
+        caveats.append(
+            f"No comparison in the evidence is a {features.task.value} task; the advice is "
+            "carried over from the other tasks."
+        )
+    return caveats
+
+
+def _caveats(features: DecisionFeatures, fired: list[Rule], coverage: list[str]) -> list[str]:
+    caveats = list(coverage)
+    if coverage:
+        caveats.append(
+            f"Because of that the interval is widened {THIN_EVIDENCE_WIDENING}x (a convention)."
+        )
+    if features.domain_gap is None:
+        caveats.append(
+            f"The domain gap is {features.domain_gap_basis}, so the rules that read it stayed "
+            "silent; `advisor analyze` with its probes measures it."
+        )
+    elif features.domain_gap_origin not in (Origin.measured, Origin.given):
+        caveats.append(
+            f"The domain gap ({features.domain_gap:.2f}) is {features.domain_gap_basis}, not a "
+            "measurement of these images; `advisor analyze` measures it."
+        )
+    if features.fine_grained_origin is Origin.assumed:
+        caveats.append(
+            "The labels are taken as coarse, because the images alone do not tell; if they are "
+            "fine-grained (species, models), say so in a card: it favours transfer."
+        )
+    if features.source not in ("imagenet-1k", "imagenet"):
+        caveats.append(
+            f"The evidence concerns ImageNet-1k starting points; transfer from {features.source} "
+            "may be stronger or weaker than it assumes."
+        )
+    if features.unlabeled_images == 0:
+        caveats.append(
+            "There are no unlabeled images: self-supervision could only reuse the labeled "
+            "images without their labels."
+        )
+    caveats.extend(
+        f"Rule {rule.id} rests partly on secondary material (a third party's summary)."
+        for rule in fired
+        if rule.secondary
+    )
+    return caveats
+
+
+def recommend(
+    features: DecisionFeatures,
+    name: str | None = None,
+    kb: KnowledgeBase | None = None,
+    model: GainModel | None = None,
+) -> Recommendation:
+    kb = kb or load_knowledge()
+    model = model or load_model()
+    assessment = Assessment(features.model_dump(), kb, model)
+    coverage = _coverage_caveats(features, kb, model)
+    widen = THIN_EVIDENCE_WIDENING if coverage else 1.0
+    arms = {}
+    for arm in SSL_ARMS:
+        mean, sd = assessment.estimates[arm]
+        arms[arm] = ArmEstimate(
+            gain=_gain(mean, sd, widen),
+            probability=round(float(model.probabilities(mean)), 3),
+        )
+    verdict = assessment.verdict
+    p_family = assessment.p_family
+    return Recommendation(
+        tool_version=__version__,
+        name=name,
+        verdict=verdict,
+        probability=round(p_family if verdict != "tl" else 1 - p_family, 3),
+        expected_gain=arms[assessment.best].gain,
+        arms=arms,
+        reasons=[_reason(rule, kb) for rule in assessment.fired],
+        caveats=_caveats(features, assessment.fired, coverage),
+        flip=flips(features, verdict, kb, model),
+        recipe=build_recipe(features, verdict, kb),
+        features=features,
+        model=ModelInfo(
+            method=model.method, fit_rows=model.metrics.rows, studies=model.metrics.studies
+        ),
+    )
+
+
+def combine_with_pilot(
+    rec: Recommendation,
+    pilot: PilotResult,
+    kb: KnowledgeBase | None = None,
+    model: GainModel | None = None,
+) -> Recommendation:
+    """The literature's estimate for the pilot's best self-supervised arm, updated with what the
+    pilot measured for it, each weighted by its precision (a normal-normal update on the asinh
+    scale of the model). A pilot whose SSL arms were still improving when they lost is not taken
+    as evidence against them: the verdict then stays the literature's, with a caveat."""
+    kb = kb or load_knowledge()
+    model = model or load_model()
+    measured = [d for d in pilot.differences if d.arm in SSL_ARMS]
+    if not measured:
+        return rec.model_copy(
+            update={"caveats": [*rec.caveats, "The pilot ran no self-supervised arm."]}
+        )
+    best = max(measured, key=lambda d: d.accuracy_points)
+    if pilot.ssl_still_improving and best.accuracy_points <= 0:
+        return rec.model_copy(
+            update={
+                "caveats": [
+                    *rec.caveats,
+                    "The pilot's self-supervised arms were still improving when its budget ran "
+                    "out, so its result is not counted against them; run a longer pilot.",
+                ]
+            }
+        )
+    assessment = Assessment(rec.features.model_dump(), kb, model)
+    prior_mean, prior_sd = assessment.estimates[best.arm]
+    points = best.accuracy_points
+    z = norm.ppf(0.5 + best.level / 2)
+    pilot_mean = math.asinh(points)
+    # the interval's own ends carried to the asinh scale, so that an interval that spans 0
+    # stays as wide there as it is in points
+    pilot_sd = max((math.asinh(best.high) - math.asinh(best.low)) / (2 * z), 1e-3)
+    weight = prior_sd**2 / (prior_sd**2 + pilot_sd**2)
+    mean = weight * pilot_mean + (1 - weight) * prior_mean
+    sd = math.sqrt(1 / (1 / prior_sd**2 + 1 / pilot_sd**2))
+    p_arm = float(norm.cdf(mean / sd))
+    verdict: Paradigm = best.arm if mean > 0 else "tl"
+    gain = _gain(mean, sd, 1.0)
+    arms = dict(rec.arms)
+    arms[best.arm] = ArmEstimate(gain=gain, probability=round(p_arm, 3))
+    return rec.model_copy(
+        update={
+            "verdict": verdict,
+            "probability": round(p_arm if verdict != "tl" else 1 - p_arm, 3),
+            "expected_gain": gain,
+            "arms": arms,
+            "caveats": [
+                *rec.caveats,
+                *pilot.caveats,
+                "The flip conditions describe the literature's estimate, before the pilot.",
+            ],
+            "recipe": build_recipe(rec.features, verdict, kb),
+            "pilot": PilotEvidence(
+                arm=best.arm,
+                measured_points=points,
+                low=best.low,
+                high=best.high,
+                prior_points=round(math.sinh(prior_mean), 2),
+                weight=round(weight, 3),
+            ),
+        }
+    )

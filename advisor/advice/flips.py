@@ -1,0 +1,122 @@
+"""What would change the verdict: the same engine re-run with one feature moved, bisected to
+the value where the verdict flips."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+from advisor.advice.assessment import Assessment
+from advisor.knowledge.base import KnowledgeBase
+from advisor.knowledge.model import GainModel
+from advisor.schema.decision import DecisionFeatures, Flip
+from advisor.schema.vocabulary import Paradigm
+
+
+def _bisect_int(flips: Callable[[int], bool], good: int, bad: int) -> int:
+    """Smallest change between ``good`` (verdict kept) and ``bad`` (verdict flipped)."""
+    while abs(bad - good) > 1:
+        middle = (good + bad) // 2
+        if flips(middle):
+            bad = middle
+        else:
+            good = middle
+    return bad
+
+
+def flips(
+    features: DecisionFeatures, verdict: Paradigm, kb: KnowledgeBase, model: GainModel
+) -> list[Flip]:
+    base = features.model_dump()
+
+    def verdict_with(**changes: Any) -> Paradigm:
+        values = {**base, **changes}
+        values["pool_images"] = values["unlabeled_images"] + values["labeled_images"]
+        return Assessment(values, kb, model).verdict
+
+    def changes(new: Paradigm) -> bool:
+        return (new == "tl") != (verdict == "tl")
+
+    found: list[Flip] = []
+    unlabeled = features.unlabeled_images
+    if verdict == "tl":
+        top = max(unlabeled, 1) * 10_000
+        new = verdict_with(unlabeled_images=top)
+        if changes(new):
+            at = _bisect_int(lambda n: changes(verdict_with(unlabeled_images=n)), unlabeled, top)
+            factor = f" ({at / unlabeled:.1f}x today)" if unlabeled else ""
+            found.append(
+                Flip(
+                    feature="unlabeled_images",
+                    value=at,
+                    verdict=verdict_with(unlabeled_images=at),
+                    text=f"with at least {at:,} unlabeled in-domain images"
+                    f"{factor} the verdict would be {verdict_with(unlabeled_images=at)}",
+                )
+            )
+    elif unlabeled > 0 and changes(verdict_with(unlabeled_images=0)):
+        at = _bisect_int(lambda n: not changes(verdict_with(unlabeled_images=n)), 0, unlabeled)
+        found.append(
+            Flip(
+                feature="unlabeled_images",
+                value=at - 1,
+                verdict="tl",
+                text=f"with fewer than {at:,} unlabeled images the verdict would be tl",
+            )
+        )
+
+    target_gap = 1.0 if verdict == "tl" else 0.0
+    if changes(verdict_with(domain_gap=target_gap)):
+        good = features.domain_gap
+        if good is None:
+            good = 1.0 - target_gap
+        bad = target_gap
+        while abs(bad - good) > 0.005:
+            middle = (good + bad) / 2
+            if changes(verdict_with(domain_gap=middle)):
+                bad = middle
+            else:
+                good = middle
+        edge = math.ceil(bad * 100) / 100 if verdict == "tl" else math.floor(bad * 100) / 100
+        word = "at least" if verdict == "tl" else "at most"
+        new = verdict_with(domain_gap=edge)
+        now = "not known" if features.domain_gap is None else f"{features.domain_gap:.2f}"
+        found.append(
+            Flip(
+                feature="domain_gap",
+                value=edge,
+                verdict=new,
+                text=f"if the domain gap were {word} {edge:.2f} (it is {now}) the verdict "
+                f"would be {new}",
+            )
+        )
+
+    labeled = features.labeled_images
+    for bound, word in ((max(1, labeled // 100), "at most"), (labeled * 100, "at least")):
+        if changes(verdict_with(labeled_images=bound)):
+            at = _bisect_int(lambda n: changes(verdict_with(labeled_images=n)), labeled, bound)
+            new = verdict_with(labeled_images=at)
+            found.append(
+                Flip(
+                    feature="labeled_images",
+                    value=at,
+                    verdict=new,
+                    text=f"with {word} {at:,} labeled images the verdict would be {new}",
+                )
+            )
+            break
+
+    toggled = not features.fine_grained
+    new = verdict_with(fine_grained=toggled)
+    if changes(new):
+        found.append(
+            Flip(
+                feature="fine_grained",
+                value=float(toggled),
+                verdict=new,
+                text=f"if the labels were {'' if toggled else 'not '}fine-grained the "
+                f"verdict would be {new}",
+            )
+        )
+    return found

@@ -1,0 +1,129 @@
+"""``advisor analyze``: profile, probes and advice for a dataset."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from advisor.cli.options import (
+    DebugOpt,
+    DeviceOpt,
+    JsonOpt,
+    ManifestOpt,
+    OutOpt,
+    QuietOpt,
+    SeedOpt,
+    UnlabeledOpt,
+    need_data,
+)
+
+
+def analyze(
+    data: Annotated[
+        Path | None,
+        typer.Argument(
+            help="Dataset folder: class folders, train/val/test, unlabeled/.", show_default=False
+        ),
+    ] = None,
+    unlabeled: UnlabeledOpt = None,
+    manifest: ManifestOpt = None,
+    no_probes: Annotated[
+        bool, typer.Option("--no-probes", help="Profile only: skip the backbone probes.")
+    ] = False,
+    backbone: Annotated[
+        str,
+        typer.Option(
+            "--backbone",
+            help="imagenet, torchvision:NAME, timm:NAME, file:PATH[:ARCH], random:ARCH or auto.",
+        ),
+    ] = "auto",
+    sample: Annotated[
+        int, typer.Option("--sample", min=1, help="Labeled images probed at most (stratified).")
+    ] = 2000,
+    reference: Annotated[
+        Path | None,
+        typer.Option("--reference", help="Folder of images to measure the distance to."),
+    ] = None,
+    device: DeviceOpt = "auto",
+    resolution: Annotated[
+        int | None,
+        typer.Option(
+            "--resolution",
+            min=32,
+            help="Probe input size (default: 160 on a CPU, the weights' own on a GPU).",
+        ),
+    ] = None,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Neither read nor write the feature cache.")
+    ] = False,
+    pilot: Annotated[
+        Path | None,
+        typer.Option(
+            "--pilot",
+            help="A pilot's result (advisor pilot -o FILE) to combine with the literature.",
+            dir_okay=False,
+        ),
+    ] = None,
+    quick: Annotated[
+        bool,
+        typer.Option(
+            "--quick",
+            help="Read headers only (no decoding): faster, but no near-duplicate search and "
+            "truncated files found only where the format has checksums (PNG).",
+        ),
+    ] = False,
+    as_json: JsonOpt = False,
+    output: OutOpt = None,
+    quiet: QuietOpt = False,
+    seed: SeedOpt = 0,
+    debug: DebugOpt = False,
+) -> None:
+    """Profile a dataset and probe it with a pretrained backbone: counts, classes, imbalance,
+    data problems, domain gap and transferability."""
+    from rich.console import Console
+
+    from advisor.cli.output import destination, emit, progress_on_stderr
+    from advisor.probing.settings import ProbeSettings
+    from advisor.render.analysis import render_analysis
+    from advisor.render.decision import render_recommendation
+    from advisor.services import analyze as service
+
+    need_data(data, manifest)
+    output, as_json = destination(output, as_json)
+    probes = None
+    if not no_probes:
+        probes = ProbeSettings(
+            backbone=backbone,
+            sample=sample,
+            reference=reference,
+            device=device,
+            cache=not no_cache,
+            seed=seed,
+            resolution=resolution,
+        )
+    settings = service.AnalyzeSettings(
+        data=data,
+        unlabeled=unlabeled or [],
+        manifest=manifest,
+        seed=seed,
+        quick=quick,
+        output=output,
+        probes=probes,
+        pilot=pilot,
+    )
+    err = Console(stderr=True, quiet=quiet)
+    started = time.perf_counter()
+    with progress_on_stderr(err, quiet) as progress:
+        analysis = service.analyze(settings, progress)
+    note = f"profiled {analysis.profile.files.seen:,} files"
+    if analysis.probes is not None:
+        probed = analysis.probes.labeled_sample + analysis.probes.unlabeled_sample
+        note += f", probed {probed:,} images with {analysis.probes.backbone}"
+    err.print(f"{note} in {time.perf_counter() - started:.1f} s", style="dim")
+    if emit(analysis, as_json, output):
+        render_analysis(Console(), analysis)
+        if analysis.recommendation is not None:
+            render_recommendation(Console(), analysis.recommendation)

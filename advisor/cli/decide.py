@@ -1,0 +1,34 @@
+"""``advisor decide``: advice from a dataset card, without the images."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from advisor.cli.options import DebugOpt, JsonOpt, OutOpt, QuietOpt
+
+
+def decide(
+    card: Annotated[
+        Path, typer.Argument(help="Dataset card (YAML); see `advisor schema card`.", dir_okay=False)
+    ],
+    as_json: JsonOpt = False,
+    output: OutOpt = None,
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Advice from a dataset card, without the images: verdict, probability, expected gain,
+    reasons with citations, caveats, what would flip it, and a recipe."""
+    from rich.console import Console
+
+    from advisor.cli.output import TerminalProgress, destination, emit
+    from advisor.render.decision import render_recommendation
+    from advisor.services import decide as service
+
+    output, as_json = destination(output, as_json)
+    notes = TerminalProgress(Console(stderr=True, quiet=quiet), quiet)
+    document = service.decide(card, output, notes)
+    if emit(document, as_json, output):
+        render_recommendation(Console(), document)

@@ -1,0 +1,104 @@
+"""``advisor pilot``: a short, fair trial of the paradigms on the user's data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from advisor.cli.app import fail
+from advisor.cli.options import (
+    DebugOpt,
+    DeviceOpt,
+    JsonOpt,
+    ManifestOpt,
+    OutOpt,
+    QuietOpt,
+    SeedOpt,
+    UnlabeledOpt,
+    need_data,
+)
+
+
+def pilot(
+    data: Annotated[
+        Path | None,
+        typer.Argument(help="Dataset folder, as for analyze.", show_default=False),
+    ] = None,
+    budget: Annotated[
+        str, typer.Option("--budget", help="Wall time (90s, 10m, 1h) or steps (2000steps).")
+    ] = "10m",
+    paradigms: Annotated[
+        str, typer.Option("--paradigms", help="Comma-separated: tl, ssl, tl+ssl, scratch.")
+    ] = "tl,ssl,tl+ssl,scratch",
+    method: Annotated[str, typer.Option("--method", help="simclr or byol.")] = "simclr",
+    seeds: Annotated[int, typer.Option("--seeds", min=1, help="Splits and runs per arm.")] = 3,
+    backbone: Annotated[
+        str, typer.Option("--backbone", help="The architecture (and weights) of every arm.")
+    ] = "auto",
+    resolution: Annotated[
+        int | None,
+        typer.Option("--resolution", min=32, help="Training input size (CPU default 64)."),
+    ] = None,
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", help="Folder for the plan, finished runs and checkpoints.", file_okay=False
+        ),
+    ] = Path("pilot-out"),
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue the pilot in --out; never redo work.")
+    ] = False,
+    device: DeviceOpt = "auto",
+    devices: Annotated[
+        int, typer.Option("--devices", min=1, help="Devices for data-parallel training.")
+    ] = 1,
+    unlabeled: UnlabeledOpt = None,
+    manifest: ManifestOpt = None,
+    no_store: Annotated[
+        bool, typer.Option("--no-store", help="Do not add the result to the experience store.")
+    ] = False,
+    as_json: JsonOpt = False,
+    output: OutOpt = None,
+    quiet: QuietOpt = False,
+    seed: SeedOpt = 0,
+    debug: DebugOpt = False,
+) -> None:
+    """Run a short, fair pilot of tl, ssl, tl+ssl and scratch on your data, then combine what
+    it measured with the literature's advice."""
+    from rich.console import Console
+
+    from advisor.cli.output import destination, emit, progress_on_stderr
+    from advisor.pilot.budget import parse_budget
+    from advisor.pilot.interrupt import PilotInterrupted
+    from advisor.pilot.settings import PilotSettings
+    from advisor.render.pilot import render_pilot
+    from advisor.services import pilot as service
+
+    need_data(data, manifest)
+    output, as_json = destination(output, as_json)
+    settings = PilotSettings(
+        data=data,
+        unlabeled=unlabeled or [],
+        manifest=manifest,
+        budget=parse_budget(budget),
+        paradigms=[p.strip() for p in paradigms.split(",") if p.strip()],
+        method=method,
+        seeds=seeds,
+        backbone=backbone,
+        resolution=resolution,
+        out=out,
+        resume=resume,
+        device=device,
+        devices=devices,
+        seed=seed,
+    )
+    err = Console(stderr=True, quiet=quiet)
+    with progress_on_stderr(err, quiet) as progress:
+        try:
+            run = service.run_pilot(settings, output, store=not no_store, progress=progress)
+        except PilotInterrupted as stop:  # typer would swallow where to resume
+            fail(f"interrupted: {stop}; continue with the same command and --resume", 130)
+    if emit(run.result, as_json, output):
+        render_pilot(Console(), run.result)

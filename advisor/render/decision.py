@@ -1,0 +1,96 @@
+"""The recommendation in the terminal: verdict, probability, gain, reasons, caveats, flips and
+recipe."""
+
+from __future__ import annotations
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from advisor.schema.decision import Cite, Recommendation
+
+MAX_REASONS = 5
+
+VERDICT_WORDS = {
+    "tl": "transfer: fine-tune the pretrained model",
+    "ssl": "self-supervised pretraining on your images, then fine-tune",
+    "tl+ssl": "continue pretraining the pretrained model self-supervised on your images, then "
+    "fine-tune",
+}
+
+SIDE_STYLE = {"ssl-family": "green", "tl": "yellow", "within-ssl-family": "cyan", "neutral": "dim"}
+
+
+def _cites(cites: list[Cite]) -> str:
+    return "; ".join(f"{c.study}, {c.where}" for c in cites)
+
+
+def _bullets(items: list[Text]) -> Table:
+    """Bullets whose wrapped lines stay indented under their text."""
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)
+    grid.add_column(ratio=1)
+    for item in items:
+        grid.add_row("  •", item)
+    return grid
+
+
+def recommendation_panel(rec: Recommendation) -> Panel:
+    gain = rec.expected_gain
+    head = Text.assemble(
+        ("Verdict: ", "bold"),
+        (rec.verdict, "bold magenta"),
+        f"  ({VERDICT_WORDS[rec.verdict]})\n",
+        ("Probability it is the better choice: ", "bold"),
+        f"{rec.probability:.0%}\n",
+        ("Expected gain of the self-supervised family over transfer: ", "bold"),
+        f"{gain.mean:+.1f} points ({gain.level:.0%} interval {gain.low:+.1f} to {gain.high:+.1f})",
+    )
+    if rec.pilot is not None:
+        head.append_text(
+            Text(
+                f"\nPilot: {rec.pilot.arm} measured {rec.pilot.measured_points:+.1f} points "
+                f"[{rec.pilot.low:+.1f}, {rec.pilot.high:+.1f}] against the literature's "
+                f"{rec.pilot.prior_points:+.1f}; the pilot carries {rec.pilot.weight:.0%} of the "
+                "estimate",
+                style="cyan",
+            )
+        )
+    reasons = Table(box=None, show_header=True, pad_edge=False, expand=False)
+    reasons.add_column("pushes", no_wrap=True)
+    reasons.add_column("★", no_wrap=True)
+    reasons.add_column("why", ratio=1)
+    for reason in rec.reasons[:MAX_REASONS]:
+        reasons.add_row(
+            Text(reason.direction, style=SIDE_STYLE[reason.direction]),
+            "★" * reason.strength,
+            Text.assemble(reason.text, (f"  [{_cites(reason.cites)}]", "dim")),
+        )
+    parts: list = [head]
+    if rec.reasons:
+        parts += [Text("\nReasons", style="bold"), reasons]
+    if rec.flip:
+        parts.append(Text("\nWhat would change the verdict", style="bold"))
+        parts.append(_bullets([Text(flip.text) for flip in rec.flip]))
+    if rec.caveats:
+        parts.append(Text("\nCaveats", style="bold"))
+        parts.append(_bullets([Text(caveat, style="yellow") for caveat in rec.caveats]))
+    parts.append(Text("\nRecipe", style="bold"))
+    steps = []
+    for item in rec.recipe:
+        source = "convention" if item.convention else _cites(item.cites)
+        steps.append(
+            Text.assemble((f"{item.step}: ", "bold"), item.detail, (f"  [{source}]", "dim"))
+        )
+    parts.append(_bullets(steps))
+    title = "Recommendation" + (f": {rec.name}" if rec.name else "")
+    return Panel(
+        Group(*parts),
+        title=title,
+        subtitle=f"model: {rec.model.fit_rows} comparisons from {rec.model.studies} studies",
+    )
+
+
+def render_recommendation(console: Console, rec: Recommendation) -> None:
+    console.print(recommendation_panel(rec))

@@ -1,0 +1,69 @@
+"""A pilot's result in the terminal: the plan, every arm's scores against transfer, the learning
+curves, the measured winner and the caveats, then the recommendation it informed."""
+
+from __future__ import annotations
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from advisor.render.decision import render_recommendation
+from advisor.schema.pilot import PilotResult
+
+
+def _by_seed(steps: list[int]) -> str:
+    return str(steps[0]) if len(set(steps)) == 1 else "/".join(map(str, steps)) + " (by seed)"
+
+
+def render_pilot(console: Console, result: PilotResult) -> None:
+    plan = result.plan
+    head = Text.assemble(
+        ("Plan: ", "bold"),
+        f"{len(plan.seeds)} seeds x {len(plan.arms)} arms on {plan.device} at "
+        f"{plan.resolution} px; {_by_seed([x.finetune_steps for x in plan.steps])} "
+        "fine-tuning steps per arm"
+        + (
+            f", {_by_seed([x.ssl_steps for x in plan.steps])} self-supervised ({plan.method}) "
+            "per SSL arm"
+            if plan.steps[0].ssl_steps
+            else ""
+        )
+        + f"; {plan.finetune_images:,} fine-tuning, {plan.eval_images:,} evaluation "
+        f"({plan.eval_source}), {plan.pool_images:,} pool images. Took {result.seconds:.0f} s "
+        f"for a budget of {plan.budget}.",
+    )
+    table = Table(box=None)
+    for column in ("arm", "accuracy", "± sd", "macro-F1", "vs tl (points, 95%)", "k-NN curve"):
+        table.add_column(column)
+    differences = {d.arm: d for d in result.differences}
+    for arm in result.arms:
+        d = differences.get(arm.arm)
+        curve = [u.curve for u in result.units if u.arm == arm.arm and u.curve]
+        shown = " → ".join(f"{p.knn_accuracy:.2f}" for p in curve[0]) if curve else ""
+        table.add_row(
+            Text(arm.arm, style="bold" if arm.arm == result.measured_best else ""),
+            f"{arm.accuracy:.3f}",
+            f"{arm.accuracy_sd:.3f}",
+            f"{arm.macro_f1:.3f}",
+            f"{d.accuracy_points:+.1f} [{d.low:+.1f}, {d.high:+.1f}]" if d else "",
+            shown,
+        )
+    verdict = (
+        Text.assemble(
+            ("Measured winner: ", "bold"),
+            (result.winner, "bold magenta"),
+            f" (best in {result.confidence:.0%} of bootstrap draws)",
+        )
+        if result.winner
+        else Text.assemble(
+            ("Measured winner: ", "bold"),
+            "none clear"
+            + (f" (best so far: {result.measured_best})" if result.measured_best else ""),
+        )
+    )
+    parts: list = [head, Text(""), table, Text(""), verdict]
+    parts += [Text(f"  • {c}", style="yellow") for c in result.caveats]
+    console.print(Panel(Group(*parts), title="Pilot"))
+    if result.recommendation is not None:
+        render_recommendation(console, result.recommendation)

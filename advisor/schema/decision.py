@@ -1,0 +1,148 @@
+"""The recommendation: verdict, probability, expected gain, reasons, caveats, flips, recipe, and
+the features it was decided from."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from advisor.schema.base import Model
+from advisor.schema.vocabulary import SCHEMA_VERSION, Domain, Origin, Paradigm, Task
+
+
+class DecisionFeatures(Model):
+    """What the engine decided from, and where each value came from."""
+
+    labeled_images: int = Field(ge=0)
+    labeled_per_class: float | None
+    unlabeled_images: int = Field(ge=0)
+    pool_images: int = Field(
+        ge=0, description="Images self-supervision could use: unlabeled plus labeled ones."
+    )
+    classes: int | None
+    imbalance_ratio: float | None
+    image_size: int | None
+    grayscale: bool
+    task: Task
+    fine_grained: bool
+    fine_grained_basis: str
+    fine_grained_origin: Origin = Field(
+        description="given (in a card) or assumed (the images alone do not tell)."
+    )
+    domain: Domain | None
+    domain_gap: float | None = Field(ge=0, le=1, description="None: not known.")
+    domain_gap_basis: str = Field(description="Measured, given, typical of the domain, or none.")
+    domain_gap_origin: Origin = Field(
+        description="measured, given, typical (of the domain) or unknown; the basis in words "
+        "is domain_gap_basis."
+    )
+    medical: bool
+    dense: bool
+    linear_probe_accuracy: float | None
+    knn_accuracy: float | None
+    logme: float | None
+    pool_shift: float | None = Field(description="Proxy A-distance, labeled vs unlabeled images.")
+    source: str
+
+
+ROW_ONLY_FEATURES = frozenset({"early_ssl"})
+"""Features that only a published comparison has: whether its self-supervised method is of the
+pretext or memory-bank era. A user's dataset never sets them, so rules on them speak in the fit
+and stay silent in advice."""
+
+ENGINE_FEATURES = frozenset(DecisionFeatures.model_fields) | ROW_ONLY_FEATURES
+"""What a rule's conditions may read."""
+
+
+class Gain(Model):
+    """Gain over plain transfer in points of the task's metric, with an interval."""
+
+    mean: float = Field(description="Central estimate (the median of the predictive spread).")
+    low: float
+    high: float
+    level: float = Field(gt=0, lt=1, description="Coverage of [low, high].")
+
+
+class ArmEstimate(Model):
+    gain: Gain
+    probability: float = Field(ge=0, le=1, description="P(this arm beats plain transfer).")
+
+
+class Cite(Model):
+    study: str
+    where: str
+    title: str
+    year: int | None
+
+
+class Reason(Model):
+    rule: str
+    text: str
+    favours: list[Paradigm]
+    over: list[Paradigm]
+    direction: Literal["ssl-family", "tl", "within-ssl-family", "neutral"] = Field(
+        description="Which side of the verdict the rule pushes."
+    )
+    strength: int = Field(ge=1, le=3)
+    secondary: bool
+    cites: list[Cite]
+
+
+class Flip(Model):
+    feature: str
+    value: float = Field(description="The value at which the verdict changes.")
+    verdict: Paradigm = Field(description="The verdict from that value on.")
+    text: str
+
+
+class RecipeItem(Model):
+    step: str
+    detail: str
+    cites: list[Cite]
+    convention: bool = Field(description="Our convention rather than a cited finding.")
+
+
+class ModelInfo(Model):
+    method: str
+    fit_rows: int
+    studies: int
+
+
+class PilotEvidence(Model):
+    """How a pilot's measurement moved the literature's prior (asinh scale, as the model)."""
+
+    arm: Paradigm
+    measured_points: float = Field(description="Pilot: the arm's accuracy minus tl's, points.")
+    low: float
+    high: float
+    prior_points: float = Field(description="The literature's expected gain before the pilot.")
+    weight: float = Field(ge=0, le=1, description="Share of the combined estimate from the pilot.")
+
+
+class Recommendation(Model):
+    """What advisor decide --json writes, and the recommendation section of analyze."""
+
+    schema_version: Literal["1.0"] = SCHEMA_VERSION
+    tool_version: str
+    name: str | None
+    verdict: Paradigm
+    probability: float = Field(
+        ge=0.5,
+        le=1,
+        description="Probability that the verdict is the better choice than the "
+        "other side (transfer vs the self-supervised family).",
+    )
+    expected_gain: Gain = Field(
+        description="Of the better self-supervised arm over transfer (negative: transfer wins)."
+    )
+    arms: dict[str, ArmEstimate] = Field(description="ssl and tl+ssl, each against tl.")
+    reasons: list[Reason]
+    caveats: list[str]
+    flip: list[Flip]
+    recipe: list[RecipeItem]
+    features: DecisionFeatures
+    model: ModelInfo
+    pilot: PilotEvidence | None = Field(
+        default=None, description="Set when a pilot's result was combined with the prior."
+    )

@@ -1,0 +1,173 @@
+"""The knowledge base's records (studies, published results, rules, domains) and the documents
+of ``advisor knowledge list`` and ``advisor knowledge show``.
+
+The records are validated here, field by field; ``advisor.knowledge`` loads the files and checks
+what spans them (references between records, every domain described).
+"""
+
+from __future__ import annotations
+
+from string import Formatter
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from advisor.schema.base import Model
+from advisor.schema.decision import ENGINE_FEATURES
+from advisor.schema.vocabulary import SCHEMA_VERSION, Domain, Evidence, Kind, Paradigm, Task
+
+
+class Study(Model):
+    id: str
+    authors: str
+    title: str
+    year: int | None
+    venue: str | None
+    arxiv: str | None
+    compared: str
+
+
+class ResultRow(Model):
+    """One reported comparison; ``gap`` = ``value_a`` - ``value_b``, in points of the metric."""
+
+    id: str
+    study: str
+    setting: str
+    target: str
+    domain: Domain
+    modality: Literal["image", "text"]
+    task: Task
+    labeled_images: int | None = Field(ge=1)
+    pretraining_images: int | None = Field(ge=1)
+    classes: int | None = Field(ge=2)
+    image_size: int | None = Field(ge=1)
+    fine_grained: bool
+    arm_a: str
+    arm_b: str
+    kind: Kind
+    ssl_method: str | None
+    early_ssl: bool = Field(
+        description="A self-supervised method of the pretext or memory-bank era (before 2020)."
+    )
+    metric: str
+    protocol: Literal["fine-tune", "linear", "other"]
+    value_a: float | None
+    value_b: float | None
+    gap: float
+    evidence: Evidence
+    source: str
+    note: str | None
+
+    @model_validator(mode="after")
+    def _gap_is_the_difference(self) -> ResultRow:
+        if (self.value_a is None) != (self.value_b is None):
+            raise ValueError(f"{self.id}: give both values or neither")
+        if self.value_a is not None and abs(self.value_a - self.value_b - self.gap) > 0.011:
+            raise ValueError(f"{self.id}: gap {self.gap} != {self.value_a} - {self.value_b}")
+        return self
+
+
+Operator = Literal["lt", "le", "gt", "ge", "eq", "in"]
+Conditions = dict[str, dict[Operator, Any]]
+"""Feature name -> {operator: bound}; all must hold."""
+
+
+def _check_conditions(when: Conditions, known: frozenset[str]) -> Conditions:
+    """A condition on a name the engine never sets would stay silent for ever: a load error."""
+    for feature, test in when.items():
+        if feature not in known:
+            raise ValueError(
+                f"condition on {feature!r}, which is none of {', '.join(sorted(known))}"
+            )
+        if len(test) != 1:
+            raise ValueError(f"condition on {feature} needs exactly one operator")
+    return when
+
+
+class Citation(Model):
+    study: str
+    where: str
+
+
+class Rule(Model):
+    id: str
+    statement: str
+    when: Conditions = Field(min_length=1)
+    favours: list[Paradigm] = Field(min_length=1)
+    over: list[Paradigm] = Field(min_length=1)
+    strength: int = Field(ge=1, le=3)
+    rows: list[str]
+    cites: list[Citation] = Field(min_length=1)
+    secondary: bool = Field(
+        default=False, description="Rests partly on secondary (S-tagged) material."
+    )
+
+    @field_validator("when")
+    @classmethod
+    def _conditions_on_engine_features(cls, when: Conditions) -> Conditions:
+        return _check_conditions(when, ENGINE_FEATURES)
+
+    @model_validator(mode="after")
+    def _for_and_against_differ(self) -> Rule:
+        if set(self.favours) & set(self.over):
+            raise ValueError(f"rule {self.id} favours and argues against the same paradigm")
+        return self
+
+
+RECIPE_VALUES = ENGINE_FEATURES | {"verdict"}
+"""What a recipe step's conditions and text may name: the features and the verdict."""
+
+
+class RecipeStep(Model):
+    """One step of the recipe: shown when its conditions hold, our convention when it cites
+    nothing."""
+
+    id: str
+    step: str
+    when: Conditions = Field(default_factory=dict)
+    detail: str = Field(description="Text; {feature} or {feature:,} are filled in.")
+    cites: list[Citation] = Field(default_factory=list)
+
+    @field_validator("when")
+    @classmethod
+    def _conditions_on_known_values(cls, when: Conditions) -> Conditions:
+        return _check_conditions(when, RECIPE_VALUES)
+
+    @field_validator("detail")
+    @classmethod
+    def _fills_in_known_values(cls, detail: str) -> str:
+        named = {field for _, field, _, _ in Formatter().parse(detail) if field is not None}
+        unknown = named - RECIPE_VALUES
+        if unknown:
+            raise ValueError(
+                f"the text names {', '.join(sorted(unknown))}, which it cannot fill in"
+            )
+        return detail
+
+
+class DomainEntry(Model):
+    id: Domain
+    description: str
+    domain_gap: float | None = Field(ge=0, le=1)
+    basis: Literal["measured", "judgement"]
+    reasoning: str
+
+
+class KnowledgeListing(Model):
+    """What advisor knowledge list --json writes: the rules and the studies behind them."""
+
+    schema_version: Literal["1.0"] = SCHEMA_VERSION
+    tool_version: str
+    rules: list[Rule]
+    studies: list[Study]
+
+
+class KnowledgeItem(Model):
+    """What advisor knowledge show ID --json writes: one rule, study or result, with the
+    result rows behind it."""
+
+    schema_version: Literal["1.0"] = SCHEMA_VERSION
+    tool_version: str
+    kind: Literal["rule", "study", "result"]
+    item: Rule | Study | ResultRow
+    rows: list[ResultRow]

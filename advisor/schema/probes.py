@@ -1,0 +1,72 @@
+"""A pretrained backbone's view of a dataset: domain gap, transferability, granularity."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from advisor.schema.base import Model
+
+
+class Measurement(Model):
+    """One probe's reading: its value (None when it could not run, with the reason), the number
+    of images it used, and what it means in one line."""
+
+    value: float | None
+    spread: float | None = Field(default=None, description="Standard deviation over CV folds.")
+    sample: int = Field(ge=0, description="Images the measurement used.")
+    meaning: str
+    skipped: str | None = Field(default=None, description="Why there is no value.")
+
+
+class DomainGap(Model):
+    """How far the data lies from the backbone's source, in several readings and one score."""
+
+    score: Measurement = Field(description="The aggregate in [0, 1]: 0 natural photos, 1 noise.")
+    batchnorm_divergence: Measurement
+    batchnorm_divergence_per_layer: dict[str, float]
+    calibration: dict[str, float] = Field(
+        description="Batch-norm divergence of the anchor sets at this backbone and resolution."
+    )
+    source_entropy: Measurement
+    knn_gain: Measurement = Field(description="k-NN accuracy, pretrained minus untrained.")
+    logme_gain: Measurement = Field(description="LogME, pretrained minus untrained.")
+    reference_pad: Measurement = Field(description="Proxy A-distance to --reference images.")
+    pool_shift_pad: Measurement = Field(description="Proxy A-distance, labeled vs unlabeled.")
+
+
+class Transferability(Model):
+    """How well the pretrained features suit the user's labels."""
+
+    logme: Measurement
+    leep: Measurement
+    nce: Measurement
+    h_score: Measurement
+    h_score_shrinkage: Measurement
+    knn_accuracy: Measurement
+    linear_probe_accuracy: Measurement
+
+
+class Granularity(Model):
+    class_separation: Measurement
+    fine_grained: bool | None = Field(
+        description="class_separation >= FINE_GRAINED_SEPARATION (None when not measured)."
+    )
+    threshold: float
+
+
+class Probes(Model):
+    """A pretrained backbone's view of the data."""
+
+    backbone: str
+    backbone_description: str
+    resolution: int
+    device: str
+    labeled_sample: int
+    unlabeled_sample: int
+    cache: Literal["hit", "miss", "off"]
+    seconds: float
+    domain_gap: DomainGap
+    transferability: Transferability
+    granularity: Granularity

@@ -1,0 +1,136 @@
+"""The profile of a dataset: what it is, measured without any neural network."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import Field
+
+from advisor.schema.base import Model
+
+
+class ProblemKind(StrEnum):
+    unreadable = "unreadable"
+    oversized = "oversized"
+    duplicate = "duplicate"
+    near_duplicate = "near_duplicate"
+    conflicting_labels = "conflicting_labels"
+    split_leak = "split_leak"
+
+
+class Problem(Model):
+    """Something in the data that will hurt training or evaluation, and which files it concerns."""
+
+    kind: ProblemKind
+    paths: list[str] = Field(min_length=1)
+    detail: str = Field(description="One line: what is wrong, why it matters, what to do.")
+
+
+class NoticeKind(StrEnum):
+    hidden_files = "hidden_files"
+    non_image_files = "non_image_files"
+    linked_folders = "linked_folders"
+    high_bit_depth = "high_bit_depth"
+    cmyk = "cmyk"
+    transparency = "transparency"
+    animated = "animated"
+
+
+class Notice(Model):
+    """Something worth knowing that is not an error: files skipped, modes that get converted."""
+
+    kind: NoticeKind
+    count: int = Field(ge=1)
+    paths: list[str]
+    detail: str
+
+
+class Imbalance(Model):
+    """How unevenly the labeled training images spread over the classes."""
+
+    basis: str = Field(
+        description="Which images were counted: the labeled images outside val/test when there "
+        "are any (what a model trains on), else all labeled images."
+    )
+    class_counts: dict[str, int]
+    max_min_ratio: float = Field(ge=1, description="Largest class count / smallest.")
+    normalized_entropy: float | None = Field(
+        ge=0, le=1, description="Entropy of the class distribution / log(classes); 1 = balanced."
+    )
+    gini: float = Field(
+        ge=0, le=1, description="Gini coefficient of the class counts; 0 = balanced."
+    )
+    effective_samples: float = Field(
+        ge=0, description="Sum over classes of (1 - beta^n) / (1 - beta), Cui et al. 2019."
+    )
+    effective_samples_beta: float = Field(gt=0, lt=1)
+    effective_samples_per_class: dict[str, float]
+    missing_classes: list[str] = Field(
+        description="Classes with labeled images only in val/test: nothing to train them on."
+    )
+    reading: str = Field(description="The figures in plain words.")
+
+
+class Spread(Model):
+    """Summary of a numeric distribution."""
+
+    min: float
+    median: float
+    max: float
+    mean: float
+
+
+class SizeCount(Model):
+    width: int
+    height: int
+    count: int
+
+
+class ImageSizes(Model):
+    width: Spread
+    height: Spread
+    short_side: Spread
+    most_common: list[SizeCount]
+
+
+class SplitCounts(Model):
+    images: int = Field(ge=0)
+    labeled: int = Field(ge=0)
+    unlabeled: int = Field(ge=0)
+    class_counts: dict[str, int]
+
+
+class FileCounts(Model):
+    """Every file the scan met, by what became of it; the five parts add up to ``seen``."""
+
+    seen: int = Field(ge=0)
+    images: int = Field(ge=0, description="Readable images, the ones every other figure counts.")
+    unreadable: int = Field(ge=0)
+    oversized: int = Field(ge=0)
+    non_image: int = Field(ge=0)
+    hidden: int = Field(ge=0)
+
+
+class Profile(Model):
+    """What the dataset is, measured without any neural network."""
+
+    sources: list[str] = Field(description="The folders and manifest the images came from.")
+    decoded: bool = Field(
+        description="Every image was fully decoded, which finds truncated files and near "
+        "duplicates; false for a quick profile (headers, format checksums, exact duplicates)."
+    )
+    files: FileCounts
+    labeled: int = Field(ge=0)
+    unlabeled: int = Field(ge=0)
+    splits: dict[str, SplitCounts] = Field(
+        description="Per split folder or manifest split; 'unsplit' for images in none."
+    )
+    classes: list[str]
+    class_counts: dict[str, int]
+    imbalance: Imbalance | None = Field(description="None without labeled images.")
+    sizes: ImageSizes
+    modes: dict[str, int]
+    formats: dict[str, int]
+    bytes: int = Field(ge=0, description="Total size of the readable images on disk.")
+    problems: list[Problem]
+    notices: list[Notice]

@@ -1,0 +1,143 @@
+"""The words every layer shares: paradigms and pilot arms, domains, tasks, kinds of comparison,
+the demo's options, the interval levels and the names of the documents.
+
+Defined once, at the bottom of the package, with nothing but the standard library: the command
+line imports this module at start-up to build its options, and the knowledge loader, the engine,
+the pilot and the renderers all name a paradigm the same way.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+SCHEMA_VERSION = "1.0"
+
+Paradigm = Literal["tl", "ssl", "tl+ssl"]
+"""What the advice chooses between: transfer, self-supervision from scratch, or both."""
+
+ArmName = Literal["scratch", "tl", "ssl", "tl+ssl", "tl-linear"]
+"""What a pilot trains: the three paradigms, the untrained baseline, and the free reading of the
+frozen pretrained features under a logistic regression."""
+
+TRANSFER: Paradigm = "tl"
+"""The arm every comparison is against."""
+
+SSL_ARMS: tuple[Paradigm, Paradigm] = ("ssl", "tl+ssl")
+"""The self-supervised family."""
+
+PILOT_ARMS: tuple[ArmName, ...] = ("tl", "tl+ssl", "ssl", "scratch")
+"""The arms a pilot can train, in the order it trains them."""
+
+LINEAR_READING: ArmName = "tl-linear"
+"""Not trained: read off the pretrained features in every pilot."""
+
+SslMethod = Literal["simclr", "byol"]
+SSL_METHODS: tuple[SslMethod, ...] = ("simclr", "byol")
+"""The self-supervised methods a pilot can pretrain with (lightly's losses, heads and views)."""
+
+DECISION_LEVEL = 0.9
+"""Coverage of the engine's interval on the expected gain. It is a predictive range for a new
+dataset, drawn from studies that disagree a good deal, and serves to plan with rather than to
+test a claim: 90% keeps it from being set by the far tails of that spread."""
+
+PILOT_LEVEL = 0.95
+"""Coverage of the pilot's paired bootstrap intervals. These decide whether a measured winner is
+clear (the interval against transfer excludes 0), a claim held to the customary 5% error."""
+
+
+class Domain(StrEnum):
+    natural = "natural"
+    fine_grained_natural = "fine-grained-natural"
+    scene = "scene"
+    remote_sensing = "remote-sensing"
+    medical_xray = "medical-xray"
+    medical_ct_mri = "medical-ct-mri"
+    medical_pathology = "medical-pathology"
+    medical_other = "medical-other"
+    microscopy = "microscopy"
+    document = "document"
+    industrial = "industrial"
+    synthetic = "synthetic"
+    other = "other"
+
+
+MEDICAL_DOMAINS = frozenset(
+    {Domain.medical_xray, Domain.medical_ct_mri, Domain.medical_pathology, Domain.medical_other}
+)
+
+
+class Task(StrEnum):
+    classification = "classification"
+    multilabel = "multilabel"
+    detection = "detection"
+    segmentation = "segmentation"
+    retrieval = "retrieval"
+
+
+DENSE_TASKS = frozenset({Task.detection, Task.segmentation})
+
+
+class Kind(StrEnum):
+    """What a published comparison pits against what (arm a vs arm b)."""
+
+    ssl_vs_tl = "ssl-vs-tl"
+    ssl_vs_supervised_in_domain = "ssl-vs-supervised-in-domain"
+    continued_vs_tl = "continued-vs-tl"
+    public_ssl_vs_public_supervised = "public-ssl-vs-public-supervised"
+    in_domain_ssl_vs_offdomain_ssl = "in-domain-ssl-vs-offdomain-ssl"
+    tl_vs_scratch = "tl-vs-scratch"
+    ssl_vs_scratch = "ssl-vs-scratch"
+
+
+SSL_FAMILY_VS_SUPERVISED = frozenset(
+    {
+        Kind.ssl_vs_tl,
+        Kind.ssl_vs_supervised_in_domain,
+        Kind.continued_vs_tl,
+        Kind.public_ssl_vs_public_supervised,
+    }
+)
+"""The kinds that compare the self-supervised family with supervised pretraining: the rows the
+gain model is fit on and evaluated against."""
+
+Evidence = Literal["V", "V-img", "V-img≈"]
+"""Only verified numbers enter the data (the dossier's S and NR numbers never do)."""
+
+
+class Origin(StrEnum):
+    """Where a value the engine decides from came from; the caveats depend on it."""
+
+    measured = "measured"
+    given = "given"
+    typical = "typical"
+    assumed = "assumed"
+    unknown = "unknown"
+
+
+class DemoName(StrEnum):
+    digits = "digits"
+    shapes = "shapes"
+
+
+class Style(StrEnum):
+    """How far from natural photos the synthetic shapes look: ``flat``, white silhouettes on
+    black (far); ``color``, coloured shapes on colour gradients; ``photo``, coloured shapes over
+    crops of the two photographs bundled with scikit-learn (near)."""
+
+    flat = "flat"
+    color = "color"
+    photo = "photo"
+
+
+DOCUMENT_NAMES = (
+    "analyze",
+    "demo",
+    "backbones",
+    "decision",
+    "card",
+    "knowledge-list",
+    "knowledge-show",
+    "pilot",
+)
+"""What ``advisor schema NAME`` accepts, in the order it lists them."""

@@ -1,0 +1,45 @@
+"""The literature's advice for an analysed dataset, and that advice combined with what a pilot
+measured on it: one place for both, whether the pilot has just run or was run before."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from advisor.errors import InputError
+from advisor.schema.analysis import Analysis
+from advisor.schema.pilot import PilotResult
+
+
+def with_recommendation(analysis: Analysis) -> Analysis:
+    """The analysis with the engine's recommendation; none without labeled images."""
+    from advisor.advice.decide import recommend
+    from advisor.advice.features import features_from_analysis
+
+    features = features_from_analysis(analysis)
+    if features is None:
+        return analysis
+    return analysis.model_copy(update={"recommendation": recommend(features)})
+
+
+def combine(analysis: Analysis, pilot: PilotResult) -> Analysis:
+    """The analysis with its recommendation updated by the pilot's measurement."""
+    from advisor.advice.decide import combine_with_pilot
+
+    if analysis.recommendation is None:
+        return analysis
+    combined = combine_with_pilot(analysis.recommendation, pilot)
+    return analysis.model_copy(update={"recommendation": combined})
+
+
+def read_pilot(path: Path) -> PilotResult:
+    """A pilot result written by ``advisor pilot``."""
+    if not path.is_file():
+        raise InputError(f"{path}: no such file", "pilot")
+    try:
+        return PilotResult.model_validate_json(path.read_bytes())
+    except ValidationError as exc:
+        raise InputError(
+            f"{path}: not a pilot result ({exc.errors()[0]['msg']})", "pilot"
+        ) from None

@@ -1,0 +1,24 @@
+"""The ``decide`` service: advice from a dataset card, without the images."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from advisor.output import check_output_path
+from advisor.progress import SILENT, Progress
+from advisor.schema.decision import Recommendation
+
+
+def decide(card: Path, output: Path | None = None, progress: Progress = SILENT) -> Recommendation:
+    """Read and check the card (a field it does not know is a warning, not an error) and
+    recommend; ``output``, where the caller will write the result, is checked first."""
+    from advisor.advice.card import load_card
+    from advisor.advice.decide import recommend
+    from advisor.advice.features import features_from_card
+
+    if output is not None:
+        check_output_path(output, [])
+    dataset_card, unknown = load_card(card)
+    for key in unknown:
+        progress.warn(f"{card}: unknown field {key!r} ignored")
+    return recommend(features_from_card(dataset_card), dataset_card.name)

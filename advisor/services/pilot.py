@@ -1,0 +1,68 @@
+"""The ``pilot`` service: run a pilot within its budget, combine what it measured with the
+literature's advice, save the result beside the runs, and add it to the experience store."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from advisor.output import check_output_path
+from advisor.pilot.settings import PilotSettings
+from advisor.progress import SILENT, Progress
+from advisor.schema.pilot import PilotResult
+from advisor.schema.vocabulary import SSL_ARMS
+
+
+@dataclass(frozen=True)
+class PilotRun:
+    """What a pilot left behind: its result, and where the experience store kept it (None
+    when it was not added)."""
+
+    result: PilotResult
+    stored: Path | None
+
+
+def run_pilot(
+    settings: PilotSettings,
+    output: Path | None = None,
+    store: bool = True,
+    progress: Progress = SILENT,
+) -> PilotRun:
+    """Run the pilot; ``output``, where the caller will write the result, is checked before any
+    training. The budget's clock starts here, before the training libraries are imported, so
+    that a time budget covers the whole command."""
+    started = time.perf_counter()
+    from advisor.advice import experience
+    from advisor.pilot.runner import Pilot
+    from advisor.services.combine import combine, with_recommendation
+
+    runner = Pilot(settings, progress)
+    if output is not None:
+        protected = [p for p in (settings.data, *settings.unlabeled) if p is not None]
+        check_output_path(output, protected, [settings.manifest])
+    result = runner.run(started)
+    analysis = combine(with_recommendation(runner.analysis()), result)
+    result = result.model_copy(update={"recommendation": analysis.recommendation})
+    runner.store.save_result(result.model_dump_json(indent=2))
+    stored = None
+    ssl = [d for d in result.differences if d.arm in SSL_ARMS]
+    if store and analysis.recommendation is not None and ssl and result.complete:
+        best = max(ssl, key=lambda d: d.accuracy_points)
+        stored = experience.append(
+            experience.Experience(
+                time=experience.now(),
+                tool_version=result.tool_version,
+                features=analysis.recommendation.features,
+                arm=best.arm,
+                measured_points=best.accuracy_points,
+                low=best.low,
+                high=best.high,
+                seeds=len(result.plan.seeds),
+                finetune_steps=min(x.finetune_steps for x in result.plan.steps),
+                ssl_steps=min(x.ssl_steps for x in result.plan.steps),
+            )
+        )
+    if stored is not None:
+        progress.note(f"added to the experience store: {stored}")
+    return PilotRun(result, stored)

@@ -1,0 +1,67 @@
+"""The knowledge base: every part there and cross-referenced, only verified numbers, and broken
+data refused on load."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from advisor.advice.fit import gain_rows
+from advisor.knowledge.base import FILES, build_knowledge, load_knowledge, parse_results
+from advisor.schema.vocabulary import Domain
+
+KB = load_knowledge()
+
+
+def _texts():
+    from importlib import resources
+
+    files = resources.files("advisor.knowledge")
+    return {name: files.joinpath(name).read_text("utf-8") for name in FILES}
+
+
+def test_every_part_is_there_and_cross_referenced() -> None:
+    assert len(KB.studies) >= 10
+    assert len(KB.rules) >= 10
+    assert set(KB.domains) == set(Domain)
+    for rule in KB.rules:
+        assert rule.cites and all(c.study in KB.studies for c in rule.cites)
+    gain_studies = {row.study for row in gain_rows(KB)}
+    assert len(gain_studies) >= 5  # the leave-one-study-out evaluation needs several
+
+
+def test_only_verified_numbers_enter_the_results() -> None:
+    text = _texts()["results.csv"]
+    header, first = text.splitlines()[:2]
+    assert ",V-img," in first
+    with pytest.raises(ValidationError):
+        parse_results(header + "\n" + first.replace(",V-img,", ",S,"))
+
+
+def test_a_gap_that_is_not_the_difference_is_refused() -> None:
+    header, first = _texts()["results.csv"].splitlines()[:2]
+    assert ",-29.8," in first
+    with pytest.raises(ValidationError, match="gap"):
+        parse_results(header + "\n" + first.replace(",-29.8,", ",-20.0,"))
+
+
+def test_missing_values_stay_missing() -> None:
+    azizi = next(row for row in KB.results if row.id == "azizi-derm")
+    assert azizi.value_a is None and azizi.value_b is None and azizi.labeled_images is None
+    assert azizi.gap == 6.7
+
+
+@pytest.mark.parametrize(
+    ("part", "old", "new", "message"),
+    [
+        ("rules.yaml", "{study: taher2021,", "{study: nobody2099,", "unknown study"),
+        ("rules.yaml", "rows: [taher-tl-txc,", "rows: [no-such-row,", "unknown results"),
+        ("domains.yaml", "- id: industrial", "- id: natural", "every domain"),
+    ],
+)
+def test_dangling_references_are_refused(part: str, old: str, new: str, message: str) -> None:
+    texts = _texts()
+    assert old in texts[part]
+    texts[part] = texts[part].replace(old, new, 1)
+    with pytest.raises(ValueError, match=message):
+        build_knowledge(texts)
