@@ -5,6 +5,7 @@ probes → schema), and the modules imported at load time form no cycle."""
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -130,3 +131,23 @@ def test_the_schema_imports_nothing_above_it() -> None:
         if _stage(module) == "schema":
             outside = [t for t in _imports(path, False) if t.startswith("advisor.")]
             assert all(t.startswith("advisor.schema") for t in outside), (module, outside)
+
+
+def test_errors_below_the_command_line_name_parameters_not_flags() -> None:
+    """An ``InputError`` raised below the command line says ``output`` or `force`, never
+    ``-o`` or ``--force``: how an option is spelt is the command line's business."""
+    flag = re.compile(r"(?<![\w-])-(-[a-z][a-z-]+|[a-z])\b")
+    spelt = []
+    for module, path in MODULES.items():
+        if _stage(module) == "cli":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "InputError":
+                texts = [
+                    part.value
+                    for arg in node.args
+                    for part in ast.walk(arg)
+                    if isinstance(part, ast.Constant) and isinstance(part.value, str)
+                ]
+                spelt += [(module, node.lineno, t) for t in texts if flag.search(t)]
+    assert not spelt

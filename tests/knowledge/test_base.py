@@ -57,6 +57,11 @@ def test_missing_values_stay_missing() -> None:
         ("rules.yaml", "{study: taher2021,", "{study: nobody2099,", "unknown study"),
         ("rules.yaml", "rows: [taher-tl-txc,", "rows: [no-such-row,", "unknown results"),
         ("domains.yaml", "- id: industrial", "- id: natural", "every domain"),
+        ("recipe.yaml", "{study: kornblith2019,", "{study: nobody2099,", "unknown study"),
+        # a condition on a feature the engine never sets would be silent for ever
+        ("rules.yaml", "{labeled_images: {ge: 100000}}", "{labelled: {ge: 100000}}", "'labelled'"),
+        ("recipe.yaml", "{medical: {eq: true}}", "{medicine: {eq: true}}", "'medicine'"),
+        ("recipe.yaml", "({image_size} px)", "({image_side} px)", "image_side"),
     ],
 )
 def test_dangling_references_are_refused(part: str, old: str, new: str, message: str) -> None:
