@@ -26,7 +26,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from .transferability import check_features_labels
+from .validation import check_features_labels
 
 __all__ = ["CVScore", "knn_accuracy", "linear_probe_accuracy"]
 

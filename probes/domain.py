@@ -8,6 +8,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from .classifiers import cross_validated_accuracy
+from .validation import check_features_labels
 
 
 def prediction_entropy(logits: np.ndarray) -> float:
@@ -72,12 +73,12 @@ def class_separation(features: np.ndarray, labels: np.ndarray) -> float:
     """Mean distance of images to their class centre over the mean distance between class
     centres, in standardised feature space: near or above 1 the classes overlap as much as they
     differ, the mark of a fine-grained task in this feature space."""
-    classes, y = np.unique(labels, return_inverse=True)
-    if len(classes) < 2:
-        raise ValueError("class separation needs at least two classes")
-    x = (features - features.mean(axis=0)) / (features.std(axis=0) + 1e-8)
-    centres = np.stack([x[y == c].mean(axis=0) for c in range(len(classes))])
+    f, y, classes = check_features_labels(features, labels)
+    x = (f - f.mean(axis=0)) / (f.std(axis=0) + 1e-8)
+    centres = np.stack([x[y == c].mean(axis=0) for c in range(classes)])
     within = np.linalg.norm(x - centres[y], axis=1).mean()
     gaps = np.linalg.norm(centres[:, None, :] - centres[None, :, :], axis=2)
-    between = gaps[np.triu_indices(len(classes), k=1)].mean()
+    between = gaps[np.triu_indices(classes, k=1)].mean()
+    if between == 0:
+        raise ValueError("the class centres coincide: the features do not tell the classes apart")
     return float(within / between)

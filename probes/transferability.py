@@ -19,6 +19,8 @@ from numpy.typing import ArrayLike
 from scipy import sparse
 from sklearn.covariance import ledoit_wolf_shrinkage
 
+from .validation import as_matrix, check_features_labels, encode_labels
+
 __all__ = ["h_score", "h_score_shrinkage", "leep", "logme", "nce"]
 
 # LogME's fixed-point iteration usually settles in a handful of steps when N >> D, but only
@@ -27,47 +29,6 @@ __all__ = ["h_score", "h_score_shrinkage", "leep", "logme", "nce"]
 # iterations cost O(C k) each against the O(N D^2) decomposition, so the cap is only a backstop.
 _LOGME_TOL = 1e-10
 _LOGME_MAX_ITER = 2000
-
-
-def _as_matrix(values: ArrayLike, name: str) -> np.ndarray:
-    """Float64 copy of a 2-D finite array: every score here sums squares over many samples,
-    where float32 loses digits the comparison with the reference implementations needs."""
-    array = np.asarray(values, dtype=np.float64)
-    if array.ndim != 2:
-        raise ValueError(f"{name} must be a 2-D array [samples, dims], got shape {array.shape}")
-    if array.shape[0] < 2 or array.shape[1] < 1:
-        raise ValueError(f"{name} needs at least 2 samples and 1 column, got shape {array.shape}")
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} contains NaN or infinite values")
-    return array
-
-
-def encode_labels(
-    labels: ArrayLike, samples: int | None, name: str = "labels", min_classes: int = 2
-) -> tuple[np.ndarray, int]:
-    """Class indices 0..C-1 and C: every formula below indexes arrays by class, and callers'
-    labels are folder names or arbitrary integers. ``samples=None`` skips the length check."""
-    array = np.asarray(labels)
-    if array.ndim != 1:
-        raise ValueError(f"{name} must be a 1-D array, got shape {array.shape}")
-    if samples is not None and len(array) != samples:
-        raise ValueError(f"{name} has {len(array)} entries but there are {samples} samples")
-    classes, codes = np.unique(array, return_inverse=True)
-    if len(classes) < min_classes:
-        raise ValueError(
-            f"{name} must contain at least {min_classes} distinct classes, got {len(classes)}"
-        )
-    return codes.reshape(-1), len(classes)
-
-
-def check_features_labels(
-    features: ArrayLike, labels: ArrayLike
-) -> tuple[np.ndarray, np.ndarray, int]:
-    """The validation every feature-based probe shares: features as float64 [N, D], labels as
-    class indices, and the number of classes."""
-    f = _as_matrix(features, "features")
-    y, classes = encode_labels(labels, len(f))
-    return f, y, classes
 
 
 def _class_sums(values: np.ndarray, codes: np.ndarray, classes: int) -> np.ndarray:
@@ -119,7 +80,14 @@ def logme(features: ArrayLike, labels: ArrayLike) -> float:
         sigma, u = sigma[keep], u[:, keep]
         x2 = _class_sums(u, y, classes) ** 2
     counts = np.bincount(y, minlength=classes).astype(np.float64)
-    return float(np.mean(_max_log_evidence(sigma, x2, counts, n)))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        evidence = _max_log_evidence(sigma, x2, counts, n)
+    if not np.all(np.isfinite(evidence)):
+        raise ValueError(
+            "LogME has no maximum here: the features fit the labels exactly (for instance, "
+            "every image of a class has the same features), so the evidence grows without bound"
+        )
+    return float(np.mean(evidence))
 
 
 def _evidence(
@@ -188,7 +156,7 @@ def leep(source_probs: ArrayLike, labels: ArrayLike) -> float:
     sum_i theta_i(z). It is <= 0, and 0 when the source head's predictions determine the target
     label. Source classes that receive no probability at all contribute nothing.
     """
-    p = _as_matrix(source_probs, "source_probs")
+    p = as_matrix(source_probs, "source_probs")
     if np.any(p < 0) or not np.allclose(p.sum(axis=1), 1.0, atol=1e-3):
         raise ValueError(
             "source_probs must be probabilities (non-negative rows summing to 1): "
@@ -199,6 +167,11 @@ def leep(source_probs: ArrayLike, labels: ArrayLike) -> float:
     mass = joint.sum(axis=0)
     conditional = np.divide(joint, mass, out=np.zeros_like(joint), where=mass > 0)
     expected = (p @ conditional.T)[np.arange(len(y)), y]
+    if np.any(expected <= 0):
+        raise ValueError(
+            "LEEP is minus infinity here: some image gives its own label no probability "
+            "(the source head's probabilities underflowed to 0)"
+        )
     return float(np.mean(np.log(expected)))
 
 

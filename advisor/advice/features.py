@@ -7,6 +7,7 @@ from advisor.knowledge.base import KnowledgeBase, load_knowledge
 from advisor.schema.analysis import Analysis
 from advisor.schema.card import DatasetCard
 from advisor.schema.decision import DecisionFeatures
+from advisor.schema.profile import NoticeKind, Profile
 from advisor.schema.vocabulary import DENSE_TASKS, MEDICAL_DOMAINS, Origin, Task
 
 GRAYSCALE_MODES = frozenset({"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
@@ -51,6 +52,13 @@ def features_from_card(card: DatasetCard, kb: KnowledgeBase | None = None) -> De
     )
 
 
+def _all_grayscale(profile: Profile) -> bool:
+    """Every image is grayscale: in a grayscale mode, or RGB with equal channels."""
+    gray_rgb = sum(n.count for n in profile.notices if n.kind == NoticeKind.grayscale_as_rgb)
+    colour = {mode: n for mode, n in profile.modes.items() if mode not in GRAYSCALE_MODES}
+    return bool(profile.modes) and set(colour) <= {"RGB"} and colour.get("RGB", 0) == gray_rgb
+
+
 def features_from_analysis(analysis: Analysis) -> DecisionFeatures | None:
     """Features of an analysed dataset; None without labeled images (nothing to advise on)."""
     profile, probes = analysis.profile, analysis.probes
@@ -73,7 +81,7 @@ def features_from_analysis(analysis: Analysis) -> DecisionFeatures | None:
         classes=classes,
         imbalance_ratio=profile.imbalance.max_min_ratio if profile.imbalance else None,
         image_size=round(profile.sizes.short_side.median) if profile.files.images else None,
-        grayscale=bool(profile.modes) and set(profile.modes) <= GRAYSCALE_MODES,
+        grayscale=_all_grayscale(profile),
         task=Task.classification,
         fine_grained=False,
         fine_grained_basis="assumed: the images alone do not tell (the probes' separation "

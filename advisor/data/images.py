@@ -18,6 +18,11 @@ from PIL import Image, ImageFile, UnidentifiedImageError
 THUMB_SIDE = 16
 """Side of the grayscale thumbnail kept per image for near-duplicate search (256 bytes each)."""
 
+GRAY_TOLERANCE = 3
+"""Largest difference between the channels of an RGB image (after 4x4 box averaging) for which
+it counts as grayscale stored as colour: JPEG's rounding leaves neutral grays 1-2 levels apart,
+while a coloured mark of a single pixel still differs by over 10 after the averaging."""
+
 HIGH_BIT_DEPTH_MODES = frozenset({"I;16", "I;16B", "I;16L", "I;16N", "I", "F"})
 ALPHA_MODES = frozenset({"RGBA", "LA", "PA", "RGBa", "La"})
 
@@ -43,6 +48,8 @@ class ImageFacts(NamedTuple):
     is_image: bool = False
     oversized: bool = False
     thumb: bytes | None = None
+    gray_rgb: bool = False
+    """An RGB image whose three channels are equal: grayscale stored as colour (decoded only)."""
 
     @property
     def usable(self) -> bool:
@@ -68,7 +75,7 @@ def to_rgb(img: Image.Image) -> Image.Image:
     what the images look like in a viewer.
     """
     if img.mode == "RGB":
-        return img
+        return img.convert("L").convert("RGB") if is_gray_rgb(img) else img
     if img.mode in HIGH_BIT_DEPTH_MODES:
         return _stretch_to_l(img).convert("RGB")
     if img.mode in ALPHA_MODES or (img.mode in ("P", "L", "RGB") and "transparency" in img.info):
@@ -76,6 +83,16 @@ def to_rgb(img: Image.Image) -> Image.Image:
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         return Image.alpha_composite(background, rgba).convert("RGB")
     return img.convert("RGB")
+
+
+def is_gray_rgb(img: Image.Image) -> bool:
+    """Grayscale stored as RGB: the channels agree everywhere, within ``GRAY_TOLERANCE``."""
+    if img.mode != "RGB":
+        return False
+    small = img.reduce(4) if min(img.size) >= 16 else img
+    channels = np.asarray(small, dtype=np.int16)
+    spread = channels.max(axis=2) - channels.min(axis=2)
+    return int(spread.max()) <= GRAY_TOLERANCE
 
 
 def open_rgb(path: str) -> Image.Image:
@@ -167,12 +184,16 @@ def _inspect_bytes(data: bytes, digest: bytes, decode: bool = True) -> ImageFact
                 img.verify()
                 return ImageFacts(**header)
             if img.format == "JPEG":  # decode at a reduced scale: the thumbnail is all we keep
-                img.draft("L", (THUMB_SIDE * 4, THUMB_SIDE * 4))
+                colour = (
+                    "RGB" if img.mode == "RGB" else "L"
+                )  # enough to tell grayscale stored as RGB
+                img.draft(colour, (THUMB_SIDE * 4, THUMB_SIDE * 4))
             img.load()
             thumb = _to_gray(img).resize((THUMB_SIDE, THUMB_SIDE), Image.Resampling.BOX)
+            gray_rgb = is_gray_rgb(img)
         except Exception as exc:
             return ImageFacts(**header, error=f"cannot decode: {_decode_reason(exc)}")
-        return ImageFacts(**header, thumb=thumb.tobytes())
+        return ImageFacts(**header, thumb=thumb.tobytes(), gray_rgb=gray_rgb)
 
 
 def _decode_reason(exc: Exception) -> str:

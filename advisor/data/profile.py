@@ -298,6 +298,11 @@ def _notices(
             [e.path for e, f in usable if f.frames > 1],
             "animated images: only the first frame is used",
         ),
+        (
+            NoticeKind.grayscale_as_rgb,
+            [e.path for e, f in usable if f.gray_rgb],
+            "grayscale images stored as RGB (the three channels are equal): read as grayscale",
+        ),
     ]
     return [
         Notice(kind=kind, count=len(paths), paths=list(paths), detail=detail)

@@ -20,6 +20,7 @@ from advisor.knowledge.calibration import domain_gap_calibration
 from advisor.probing.backbone import Backbone
 from advisor.probing.extraction import Extracted
 from advisor.probing.readings import divergence_from_source
+from advisor.probing.scale import GapScale
 from advisor.schema.vocabulary import Style
 
 ANCHORS = ("natural", "shapes-photo", "shapes-color", "shapes-flat", "digits", "noise")
@@ -82,14 +83,15 @@ def write_anchor(name: str, folder: Path, n: int, seed: int = 0) -> list[str]:
     return paths
 
 
-def anchor_divergences(backbone: Backbone, run: Extract) -> dict[str, float]:
-    """Anchor divergences for this backbone and resolution: the shipped calibration for the
-    default backbone, otherwise measured now on small natural and noise sets."""
+def gap_scale(backbone: Backbone, run: Extract) -> GapScale | None:
+    """The scale of the domain-gap score for this backbone and resolution: the shipped
+    calibration for the default backbone, otherwise batch-norm divergence between small natural
+    and noise sets measured now (None for a network without batch-norm statistics)."""
     calibration = domain_gap_calibration()
     if calibration is not None and calibration.weights_id == backbone.weights_id:
-        return calibration.anchors_at(backbone.preprocessing.resolution)
+        return GapScale.fitted(calibration, backbone.preprocessing.resolution)
     if not backbone.batchnorm_layers():
-        return {}
+        return None
     anchors = {}
     with tempfile.TemporaryDirectory(prefix="advisor-anchors-") as tmp:
         for name in ("natural", "noise"):
@@ -97,4 +99,4 @@ def anchor_divergences(backbone: Backbone, run: Extract) -> dict[str, float]:
             digests = [content_digest(Path(p).read_bytes()) for p in paths]
             extracted = run(f"calibrating on {name} images", paths, digests, backbone)
             anchors[name] = divergence_from_source(backbone, extracted)[0]
-    return anchors
+    return GapScale.two_anchors(anchors["natural"], anchors["noise"])

@@ -4,12 +4,17 @@ the number of images it used and what it means, or why it could not be taken."""
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
 import numpy as np
 import torch
+from sklearn.exceptions import ConvergenceWarning
 
 from advisor.probes import (
+    CVScore,
     batchnorm_divergence,
-    calibrated_gap,
     class_separation,
     h_score,
     h_score_shrinkage,
@@ -23,6 +28,7 @@ from advisor.probes import (
 )
 from advisor.probing.backbone import Backbone
 from advisor.probing.extraction import BN_STAT_IMAGES, Extracted
+from advisor.probing.scale import GapScale
 from advisor.schema.probes import DomainGap, Granularity, Measurement, Transferability
 
 FINE_GRAINED_SEPARATION = 1.0
@@ -50,14 +56,41 @@ def divergence_from_source(
     return float(np.mean(list(per_layer.values()))), per_layer
 
 
+@contextmanager
+def quiet_numerics() -> Iterator[None]:
+    """Numerical warnings (numpy's divide-by-zero, scikit-learn's convergence) stay off the
+    terminal: a probe that cannot give a number says why in its reading instead."""
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        yield
+
+
 def skipped(meaning: str, reason: str, sample: int = 0) -> Measurement:
     return Measurement(value=None, sample=sample, meaning=meaning, skipped=reason)
+
+
+def reading(
+    meaning: str, sample: int, compute: Callable[[], float | CVScore], digits: int = 4
+) -> Measurement:
+    """The probe's value, or, when the probe says it has none on these images, its reason."""
+    try:
+        result = compute()
+    except ValueError as refused:
+        return skipped(meaning, str(refused), sample)
+    if isinstance(result, CVScore):
+        value, spread = round(result.mean, digits), round(result.std, digits)
+        return Measurement(value=value, spread=spread, sample=sample, meaning=meaning)
+    return Measurement(value=round(float(result), digits), sample=sample, meaning=meaning)
+
+
+GAP_MEANING = "0 = like natural photos, 1 = like noise"
 
 
 def domain_gap_readings(
     backbone: Backbone,
     main: Extracted,
-    anchors: dict[str, float],
+    scale: GapScale | None,
     x: np.ndarray,
     y: np.ndarray,
     baseline: Extracted | None,
@@ -67,65 +100,77 @@ def domain_gap_readings(
     seed: int,
 ) -> DomainGap:
     n = len(main.features)
+    per_layer: dict[str, float] = {}
     if main.bn_mean and backbone.batchnorm_layers():
         divergence, per_layer = divergence_from_source(backbone, main)
-        bn = Measurement(
-            value=round(divergence, 4),
-            sample=min(n, BN_STAT_IMAGES),
-            meaning="KL from the source's batch-norm statistics, mean over layers; 0 = same",
+        bn = reading(
+            "KL from the source's batch-norm statistics, mean over layers; 0 = same",
+            min(n, BN_STAT_IMAGES),
+            lambda: divergence,
         )
-        if anchors:
-            gap = Measurement(
-                value=round(calibrated_gap(divergence, anchors), 3),
-                sample=bn.sample,
-                meaning="0 = like natural photos, 1 = like noise, for this backbone",
-            )
-        else:
-            gap = skipped("0 = like natural photos, 1 = like noise", "no calibration")
     else:
-        per_layer = {}
         reason = "the backbone has no batch-norm statistics from a source"
         bn = skipped("KL from the source's batch-norm statistics", reason)
-        gap = skipped("0 = like natural photos, 1 = like noise", reason)
     if main.logits is not None:
-        entropy = Measurement(
-            value=round(prediction_entropy(main.logits), 4),
-            sample=n,
-            meaning="entropy of the source head's predictions; 1 = recognises nothing",
+        logits = main.logits
+        entropy = reading(
+            "entropy of the source head's predictions; 1 = recognises nothing",
+            n,
+            lambda: prediction_entropy(logits),
         )
     else:
         entropy = skipped(
             "entropy of the source head's predictions", "the backbone has no source head"
         )
+    gap, contributions = _score(scale, {"batchnorm_divergence": bn, "source_entropy": entropy}, n)
     knn_gain, logme_gain = _gains(x, y, baseline, baseline_rows, seed)
     if reference_features is not None:
-        reference = Measurement(
-            value=round(proxy_a_distance(main.features, reference_features, seed=seed), 3),
-            sample=min(n, len(reference_features)) * 2,
-            meaning="how separable your images are from the reference; 0 = same, 2 = disjoint",
+        reference = reading(
+            "how separable your images are from the reference; 0 = same, 2 = disjoint",
+            min(n, len(reference_features)) * 2,
+            lambda: proxy_a_distance(main.features, reference_features, seed=seed),
+            digits=3,
         )
     else:
         reference = skipped("proxy A-distance to --reference images", "no --reference given")
     pool = main.features[n_labeled:]
     if n_labeled >= 10 and len(pool) >= 10:
-        shift = Measurement(
-            value=round(proxy_a_distance(x, pool, seed=seed), 3),
-            sample=min(n_labeled, len(pool)) * 2,
-            meaning="labeled vs unlabeled images; above ~1 the unlabeled pool is another domain",
+        shift = reading(
+            "labeled vs unlabeled images; above ~1 the unlabeled pool is another domain",
+            min(n_labeled, len(pool)) * 2,
+            lambda: proxy_a_distance(x, pool, seed=seed),
+            digits=3,
         )
     else:
         shift = skipped("labeled vs unlabeled images", "needs 10 labeled and 10 unlabeled images")
+    driven = max(contributions, key=contributions.get, default=None)
     return DomainGap(
         score=gap,
+        contributions={k: round(v, 3) for k, v in contributions.items()},
+        driven_by=driven if driven is not None and contributions[driven] > 0 else None,
         batchnorm_divergence=bn,
         batchnorm_divergence_per_layer={k: round(v, 4) for k, v in per_layer.items()},
-        calibration={k: round(v, 4) for k, v in anchors.items()},
+        calibration={k: round(v, 3) for k, v in (scale.landmarks if scale else {}).items()},
         source_entropy=entropy,
         knn_gain=knn_gain,
         logme_gain=logme_gain,
         reference_pad=reference,
         pool_shift_pad=shift,
     )
+
+
+def _score(
+    scale: GapScale | None, readings: dict[str, Measurement], n: int
+) -> tuple[Measurement, dict[str, float]]:
+    """The score on the scale, from the readings it combines; the reason when one is missing."""
+    if scale is None:
+        return skipped(GAP_MEANING, "no calibration for this backbone"), {}
+    missing = [name for name in scale.signals if readings[name].value is None]
+    if missing:
+        why = "; ".join(f"{name}: {readings[name].skipped}" for name in missing)
+        return skipped(GAP_MEANING, f"a signal it combines is missing ({why})"), {}
+    value, parts = scale.score({name: readings[name].value for name in scale.signals})
+    return Measurement(value=round(value, 3), sample=n, meaning=scale.meaning), parts
 
 
 def _gains(
@@ -143,14 +188,20 @@ def _gains(
         reason = f"needs {MIN_PER_CLASS} labeled images in every class"
         return skipped(knn_meaning, reason), skipped(logme_meaning, reason)
     pretrained, untrained = x[rows], baseline.features
-    knn = (
-        knn_accuracy(pretrained, subset_y, seed=seed).mean
-        - knn_accuracy(untrained, subset_y, seed=seed).mean
-    )
-    gain = logme(pretrained, subset_y) - logme(untrained, subset_y)
     return (
-        Measurement(value=round(knn, 4), sample=len(rows), meaning=knn_meaning),
-        Measurement(value=round(gain, 4), sample=len(rows), meaning=logme_meaning),
+        reading(
+            knn_meaning,
+            len(rows),
+            lambda: (
+                knn_accuracy(pretrained, subset_y, seed=seed).mean
+                - knn_accuracy(untrained, subset_y, seed=seed).mean
+            ),
+        ),
+        reading(
+            logme_meaning,
+            len(rows),
+            lambda: logme(pretrained, subset_y) - logme(untrained, subset_y),
+        ),
     )
 
 
@@ -175,35 +226,25 @@ def transferability_readings(
         reason = f"every class needs {MIN_PER_CLASS} labeled images"
         return Transferability(**{k: skipped(m, reason, n) for k, m in meanings.items()})
 
-    def value(key: str, v: float) -> Measurement:
-        return Measurement(value=round(float(v), 4), sample=n, meaning=meanings[key])
+    def value(key: str, compute: Callable[[], float | CVScore]) -> Measurement:
+        return reading(meanings[key], n, compute)
 
     head = "the backbone has no source head"
     if logits is not None:
         probs = torch.softmax(torch.from_numpy(logits[:n]), dim=1).numpy()
-        leep_m = value("leep", leep(probs, y))
-        nce_m = value("nce", nce(logits[:n].argmax(axis=1), y))
+        leep_m = value("leep", lambda: leep(probs, y))
+        nce_m = value("nce", lambda: nce(logits[:n].argmax(axis=1), y))
     else:
         leep_m, nce_m = skipped(meanings["leep"], head, n), skipped(meanings["nce"], head, n)
-    knn = knn_accuracy(x, y, seed=seed)
-    linear = linear_probe_accuracy(x, y, seed=seed)
     return Transferability(
-        logme=value("logme", logme(x, y)),
+        logme=value("logme", lambda: logme(x, y)),
         leep=leep_m,
         nce=nce_m,
-        h_score=value("h_score", h_score(x, y)),
-        h_score_shrinkage=value("h_score_shrinkage", h_score_shrinkage(x, y)),
-        knn_accuracy=Measurement(
-            value=round(knn.mean, 4),
-            spread=round(knn.std, 4),
-            sample=n,
-            meaning=meanings["knn_accuracy"],
-        ),
-        linear_probe_accuracy=Measurement(
-            value=round(linear.mean, 4),
-            spread=round(linear.std, 4),
-            sample=n,
-            meaning=meanings["linear_probe_accuracy"],
+        h_score=value("h_score", lambda: h_score(x, y)),
+        h_score_shrinkage=value("h_score_shrinkage", lambda: h_score_shrinkage(x, y)),
+        knn_accuracy=value("knn_accuracy", lambda: knn_accuracy(x, y, seed=seed)),
+        linear_probe_accuracy=value(
+            "linear_probe_accuracy", lambda: linear_probe_accuracy(x, y, seed=seed)
         ),
     )
 
@@ -216,9 +257,11 @@ def granularity_readings(x: np.ndarray, y: np.ndarray) -> Granularity:
             fine_grained=None,
             threshold=FINE_GRAINED_SEPARATION,
         )
-    separation = class_separation(x, y)
+    separation = reading(meaning, len(y), lambda: class_separation(x, y))
     return Granularity(
-        class_separation=Measurement(value=round(separation, 4), sample=len(y), meaning=meaning),
-        fine_grained=separation >= FINE_GRAINED_SEPARATION,
+        class_separation=separation,
+        fine_grained=None
+        if separation.value is None
+        else separation.value >= FINE_GRAINED_SEPARATION,
         threshold=FINE_GRAINED_SEPARATION,
     )

@@ -20,7 +20,7 @@ from advisor.data.sampling import random_sample, stratified_sample
 from advisor.data.scan import Discovery, discover, inspect_all
 from advisor.errors import InputError
 from advisor.knowledge.calibration import domain_gap_calibration
-from advisor.probing.anchors import anchor_divergences
+from advisor.probing.anchors import gap_scale
 from advisor.probing.backbone import Backbone
 from advisor.probing.cache import CACHE_FORMAT, FeatureCache, ResultCache, cache_key, extract_cached
 from advisor.probing.device import resolve_device
@@ -28,6 +28,7 @@ from advisor.probing.extraction import BN_STAT_IMAGES, Extracted
 from advisor.probing.readings import (
     domain_gap_readings,
     granularity_readings,
+    quiet_numerics,
     transferability_readings,
 )
 from advisor.probing.settings import ProbeSettings
@@ -40,8 +41,8 @@ CPU_RESOLUTION = 160
 on two cores and ~32 s at 224 (benchmarks/probes.py). 224 would fit the minute as well, at twice
 the wait, but the readings move with the resolution (benchmarks/README.md compares them) and the
 advice with them: on the demo's digits the verdict is tl+ssl (0.64) at 160 px and a tie at 224.
-The batch-norm divergence orders the anchor sets the same way from 64 to 224 px
-(knowledge/domain_gap.json)."""
+The domain-gap score puts the held-out image sets in the order of their kinds at every
+calibrated resolution from 64 to 224 px (benchmarks/domain_gap.py)."""
 
 
 POOL_SAMPLE = 500
@@ -117,22 +118,23 @@ def run_probes(
     if reference is not None:
         paths, digests = reference
         reference_features = run("probing the reference images", paths, digests, backbone).features
-    anchors = anchor_divergences(backbone, run)
+    scale = gap_scale(backbone, run)
 
-    domain = domain_gap_readings(
-        backbone,
-        main,
-        anchors,
-        x,
-        y,
-        baseline,
-        baseline_rows,
-        len(labeled),
-        reference_features,
-        settings.seed,
-    )
-    transferability = transferability_readings(x, y, main.logits, settings.seed)
-    granularity = granularity_readings(x, y)
+    with quiet_numerics():
+        domain = domain_gap_readings(
+            backbone,
+            main,
+            scale,
+            x,
+            y,
+            baseline,
+            baseline_rows,
+            len(labeled),
+            reference_features,
+            settings.seed,
+        )
+        transferability = transferability_readings(x, y, main.logits, settings.seed)
+        granularity = granularity_readings(x, y)
     probes = Probes(
         backbone=backbone.spec,
         backbone_description=backbone.description,

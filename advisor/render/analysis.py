@@ -214,15 +214,26 @@ def _probes(probes: Probes) -> Panel:
     for name, m in rows:
         note = m.meaning if m.value is not None else Text(f"not measured: {m.skipped}", "dim")
         table.add_row(name, _reading(m), f"{m.sample:,}" if m.value is not None else "", note)
-    parts: list = []
+    parts: list = [
+        Text(
+            f"{probes.backbone} at {probes.resolution} px on {probes.device}: "
+            f"{probes.labeled_sample:,} labeled and {probes.unlabeled_sample:,} unlabeled "
+            f"images, cache {probes.cache}, {probes.seconds:.1f} s",
+            style="dim",
+        )
+    ]
     if gap.score.value is not None:
         parts.append(
             Text.assemble(
                 ("domain gap ", "bold"),
                 (f"{gap.score.value:.2f}", "bold magenta"),
                 f": {gap_words(gap.score.value)}",
+                _driver(gap.driven_by),
             )
         )
+        nearest = _landmarks(gap.score.value, gap.calibration)
+        if nearest:
+            parts.append(Text(f"on the same scale: {nearest}", style="dim"))
     shift = gap.pool_shift_pad.value
     if shift is not None and shift >= POOL_SHIFT_WARNING:
         parts.append(
@@ -241,9 +252,20 @@ def _probes(probes: Probes) -> Panel:
             )
         )
     parts.append(table)
-    subtitle = (
-        f"{probes.backbone} at {probes.resolution} px on {probes.device}, "
-        f"{probes.labeled_sample:,} labeled + {probes.unlabeled_sample:,} unlabeled images, "
-        f"cache {probes.cache}, {probes.seconds:.1f} s"
-    )
-    return Panel(Group(*parts), title="Probes", subtitle=subtitle)
+    return Panel(Group(*parts), title="Probes")
+
+
+SIGNAL_WORDS = {
+    "batchnorm_divergence": "batch-norm divergence",
+    "source_entropy": "source-head entropy",
+}
+
+
+def _driver(signal: str | None) -> str:
+    return f" (mostly from the {SIGNAL_WORDS.get(signal, signal)})" if signal else ""
+
+
+def _landmarks(score: float, landmarks: dict[str, float], shown: int = 4) -> str:
+    """The image sets of known kind whose scores lie nearest the dataset's."""
+    nearest = sorted(landmarks.items(), key=lambda item: abs(item[1] - score))[:shown]
+    return ", ".join(f"{name} {value:.2f}" for name, value in sorted(nearest, key=lambda i: i[1]))

@@ -24,10 +24,19 @@ class DomainGap(Model):
     """How far the data lies from the backbone's source, in several readings and one score."""
 
     score: Measurement = Field(description="The aggregate in [0, 1]: 0 natural photos, 1 noise.")
+    contributions: dict[str, float] = Field(
+        description="Each signal's part of the score: its weight times its distance from the "
+        "natural photos' value; the parts add up to how far the score is from theirs."
+    )
+    driven_by: str | None = Field(
+        description="The signal that moved the score most away from natural photos (None when "
+        "none did)."
+    )
     batchnorm_divergence: Measurement
     batchnorm_divergence_per_layer: dict[str, float]
     calibration: dict[str, float] = Field(
-        description="Batch-norm divergence of the anchor sets at this backbone and resolution."
+        description="The score of image sets of known kind (natural photos, textures, faces, "
+        "handwriting, industrial images, scans, noise...) on the same scale: landmarks."
     )
     source_entropy: Measurement
     knn_gain: Measurement = Field(description="k-NN accuracy, pretrained minus untrained.")

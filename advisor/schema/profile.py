@@ -34,6 +34,7 @@ class NoticeKind(StrEnum):
     cmyk = "cmyk"
     transparency = "transparency"
     animated = "animated"
+    grayscale_as_rgb = "grayscale_as_rgb"
 
 
 class Notice(Model):

@@ -21,7 +21,8 @@ from helpers import (
 )
 from PIL import Image
 
-from advisor.data.images import inspect_file, pixel_limit
+from advisor.data.images import inspect_file, is_gray_rgb, open_rgb, pixel_limit
+from advisor.services.analyze import AnalyzeSettings, analyze
 
 # --- unreadable -------------------------------------------------------------------------------
 
@@ -326,3 +327,40 @@ def test_quick_profile_finds_exact_problems_but_skips_near_duplicates(tmp_path: 
         assert problems(quick, kind), kind
     assert len(problems(full, "near_duplicate")) == 1
     assert problems(quick, "near_duplicate") == []
+
+
+def test_grayscale_stored_as_rgb_is_noticed_and_read_as_grayscale(tmp_path: Path) -> None:
+    gray = smooth_noise(20, mode="L")
+    folder = tmp_path / "cat"
+    folder.mkdir()
+    gray.convert("RGB").save(folder / "as-rgb.png")
+    gray.convert("RGB").save(folder / "as-rgb.jpg", quality=85)
+    gray.save(folder / "gray.png")
+    marked = gray.convert("RGB")
+    marked.putpixel((30, 30), (255, 0, 0))  # one coloured pixel: no longer grayscale
+    marked.save(folder / "marked.png")
+    smooth_noise(21).save(folder / "colour.png")
+
+    profile = profile_of(tmp_path)
+    assert notice_paths(profile, "grayscale_as_rgb") == [
+        str(folder / "as-rgb.jpg"),
+        str(folder / "as-rgb.png"),
+    ]
+    # and the networks see it as they see the grayscale file
+    assert np.array_equal(
+        np.asarray(open_rgb(str(folder / "as-rgb.png"))),
+        np.asarray(open_rgb(str(folder / "gray.png"))),
+    )
+    assert not is_gray_rgb(open_rgb(str(folder / "marked.png")))
+
+
+def test_a_dataset_of_grayscale_stored_as_rgb_is_advised_as_grayscale(tmp_path: Path) -> None:
+    for i in range(4):
+        for label in ("a", "b"):
+            path = tmp_path / label / f"{i}.jpg"
+            path.parent.mkdir(exist_ok=True)
+            smooth_noise(30 + i + 10 * (label == "b"), mode="L").convert("RGB").save(path)
+    analysis = analyze(AnalyzeSettings(tmp_path))
+    assert analysis.profile.modes == {"RGB": 8}
+    assert analysis.recommendation.features.grayscale
+    assert any(item.step == "grayscale" for item in analysis.recommendation.recipe)

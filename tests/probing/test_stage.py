@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 from helpers import listing, make_class_folders, no_nan, write_png
 
 from advisor.probing import cache as cache_module
+from advisor.probing import readings as readings_module
 from advisor.probing.anchors import write_anchor
 from advisor.probing.settings import ProbeSettings
 from advisor.schema.analysis import Analysis
@@ -115,3 +118,30 @@ def test_domain_gap_orders_natural_digits_noise(tmp_path: Path) -> None:
         scores[name] = analyze(settings).probes.domain_gap.score.value
     assert scores["natural"] < scores["digits"] < scores["noise"]
     assert scores["natural"] < 0.25 and scores["noise"] > 0.75
+
+
+def test_a_probe_without_a_number_says_why_and_warns_nobody(
+    probe_dataset: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A probe that refuses (``ValueError``) becomes a reading with its reason; a numerical
+    warning on the way never reaches the terminal. (What each probe refuses is in
+    tests/probes/test_degenerate.py.)"""
+
+    def refuses(*args: object) -> float:
+        raise ValueError("LogME has no maximum here")
+
+    def warns(*args: object) -> float:
+        np.log(np.zeros(1))  # divide by zero
+        return 0.5
+
+    monkeypatch.setattr(readings_module, "logme", refuses)
+    monkeypatch.setattr(readings_module, "h_score", warns)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        probes = analyze(AnalyzeSettings(probe_dataset, probes=FAST)).probes
+    assert probes.transferability.logme.value is None
+    assert probes.transferability.logme.skipped == "LogME has no maximum here"
+    assert probes.domain_gap.logme_gain.skipped == "LogME has no maximum here"
+    assert probes.transferability.h_score.value == 0.5
+    assert not [w for w in caught if issubclass(w.category, RuntimeWarning)]
+    no_nan(probes.model_dump_json())

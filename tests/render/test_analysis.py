@@ -1,0 +1,28 @@
+"""The terminal report of an analysis fits an 80-column terminal: every panel closes, and no
+title or footer is cut short."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+
+from advisor.probing.settings import ProbeSettings
+from advisor.render.analysis import render_analysis
+from advisor.render.decision import render_recommendation
+from advisor.services.analyze import AnalyzeSettings, analyze
+
+
+def test_every_panel_closes_at_80_columns(probe_dataset: Path) -> None:
+    settings = AnalyzeSettings(probe_dataset, probes=ProbeSettings(resolution=48, sample=200))
+    analysis = analyze(settings)
+    console = Console(width=80, record=True, color_system=None)
+    render_analysis(console, analysis)
+    render_recommendation(console, analysis.recommendation)
+    lines = console.export_text().splitlines()
+    assert all(len(line) <= 80 for line in lines)
+    opened = [line for line in lines if line.startswith("╭")]
+    closed = [line for line in lines if line.startswith("╰")]
+    assert len(opened) == len(closed) >= 5
+    assert not [line for line in opened + closed if "…" in line], "a title or footer was cut"
+    assert any("Probes" in line for line in opened)
