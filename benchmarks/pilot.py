@@ -4,6 +4,8 @@ the wall time keeps to the budget).
 
     python benchmarks/pilot.py throughput              # about 2 minutes
     python benchmarks/pilot.py stability --budget 10m  # 3 datasets x (10m + 50m)
+    python benchmarks/pilot.py busy --budget 10m       # quiet, then a competitor for 1/3
+    python benchmarks/pilot.py busy --no-quiet         # only the run with the competitor
 """
 
 from __future__ import annotations
@@ -137,6 +139,17 @@ def pilot(data: Path, budget: str, out: Path) -> dict:
         "ssl_steps": [x["ssl_steps"] for x in result["plan"]["steps"]],
         "ssl_still_improving": result["ssl_still_improving"],
         "accuracy": {a["arm"]: a["accuracy"] for a in result["arms"]},
+        "seeds": result["plan"]["seeds"],
+        "result_seconds": result["seconds"],
+        "calibrated_seconds_per_step": [
+            result["plan"]["seconds_per_finetune_step"],
+            result["plan"]["seconds_per_ssl_step"],
+        ],
+        "replanned": [
+            c
+            for c in result["plan"]["choices"]
+            if any(word in c for word in ("dropped", "shortened", "lengthened", "more seed"))
+        ],
     }
 
 
@@ -165,6 +178,40 @@ def stability(budget: str, factor: int, cases: list[str] | None = None) -> dict:
     return report
 
 
+def _burn(stop_at: float) -> None:
+    """A CPU-bound competitor: busy arithmetic until ``stop_at`` (time.time)."""
+    x = 0
+    while time.time() < stop_at:
+        x = (x * 1_103_515_245 + 12_345) % 2_147_483_648
+
+
+def busy(budget: str, dataset: str, quiet: bool = True) -> dict:
+    """The pilot on one dataset while another process takes a core for the first third of its
+    budget, against the same pilot on a quiet machine (unless ``quiet`` is off): how close each
+    ends to its budget."""
+    import multiprocessing
+
+    root = HERE / "data" / "pilot"
+    root.mkdir(parents=True, exist_ok=True)
+    data = datasets(root)[dataset]
+    report = {"budget": budget, "dataset": dataset}
+    for label in ("quiet", "busy") if quiet else ("busy",):
+        competitor = None
+        if label == "busy":
+            stop_at = time.time() + seconds(budget) / 3
+            competitor = multiprocessing.Process(target=_burn, args=(stop_at,))
+            competitor.start()
+        with tempfile.TemporaryDirectory() as tmp:
+            case = pilot(data, budget, Path(tmp) / "out")
+        if competitor is not None:
+            competitor.join()
+        case["budget_s"] = seconds(budget)
+        case["ratio_to_budget"] = round(case["wall_s"] / seconds(budget), 3)
+        report[label] = case
+        print(label, json.dumps(case), file=sys.stderr, flush=True)
+    return report
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="what", required=True)
@@ -175,10 +222,16 @@ def main() -> None:
     s.add_argument("--budget", default="10m")
     s.add_argument("--factor", type=int, default=5)
     s.add_argument("--cases", nargs="*", help="digits, shapes-near, shapes-far (default: all)")
+    b = sub.add_parser("busy", help="a CPU-bound competitor for the first third of the budget")
+    b.add_argument("--budget", default="10m")
+    b.add_argument("--dataset", default="digits")
+    b.add_argument("--no-quiet", action="store_true", help="skip the quiet reference run")
     args = parser.parse_args()
     if args.what == "throughput":
         keep_freed_memory()  # as the advisor command does, for both loops
         print(json.dumps(throughput(args.steps, args.rounds), indent=2))
+    elif args.what == "busy":
+        print(json.dumps(busy(args.budget, args.dataset, not args.no_quiet), indent=2))
     else:
         print(json.dumps(stability(args.budget, args.factor, args.cases), indent=2))
 

@@ -26,11 +26,19 @@ from advisor.schema.decision import (
     ModelInfo,
     PilotEvidence,
     Reason,
+    RecipeItem,
     Recommendation,
 )
 from advisor.schema.knowledge import Rule
 from advisor.schema.pilot import PilotResult
-from advisor.schema.vocabulary import DECISION_LEVEL, SSL_ARMS, Origin, Paradigm
+from advisor.schema.vocabulary import (
+    DECISION_LEVEL,
+    LINEAR_READING,
+    SSL_ARMS,
+    TRANSFER,
+    Origin,
+    Paradigm,
+)
 
 THIN_EVIDENCE_WIDENING = 1.5
 """Factor on the predictive spread when the dataset lies outside what the fit rows cover (size,
@@ -174,28 +182,37 @@ def combine_with_pilot(
     kb: KnowledgeBase | None = None,
     model: GainModel | None = None,
 ) -> Recommendation:
-    """The literature's estimate for the pilot's best self-supervised arm, updated with what the
-    pilot measured for it, each weighted by its precision (a normal-normal update on the asinh
-    scale of the model). A pilot whose SSL arms were still improving when they lost is not taken
-    as evidence against them: the verdict then stays the literature's, with a caveat."""
+    """The literature's estimate for the pilot's best self-supervised arm, moved towards what
+    the pilot measured for it by the pilot's share of the precision (on the asinh scale of the
+    model).
+
+    The two are averaged, not multiplied as independent evidence would be: the literature is
+    about other datasets and the pilot about a short run on this one, so neither makes the
+    other more certain. With the spreads averaged by the same weights as the means, the
+    probability always lies between the literature's and the pilot's own, so a pilot that found
+    no clear winner can move it only towards its own uncertainty. A pilot whose SSL arms were
+    still improving when they lost is not taken as evidence against them, and an arm whose run
+    failed is not taken as evidence at all."""
     kb = kb or load_knowledge()
     model = model or load_model()
-    measured = [d for d in pilot.differences if d.arm in SSL_ARMS]
-    if not measured:
-        return rec.model_copy(
-            update={"caveats": [*rec.caveats, "The pilot ran no self-supervised arm."]}
+    failed = {f.arm for f in pilot.failed_runs}
+    measured = [d for d in pilot.differences if d.arm in SSL_ARMS and d.arm not in failed]
+    notes = [*rec.caveats, *_projected(pilot)]
+    if pilot.winner == LINEAR_READING:
+        notes.append(
+            "The pilot's best was the frozen pretrained features with a linear head: the "
+            "recipe follows it."
         )
+    if not measured:
+        why = "The pilot ran no self-supervised arm that it could count."
+        return _with_linear_protocol(rec.model_copy(update={"caveats": [*notes, why]}), pilot)
     best = max(measured, key=lambda d: d.accuracy_points)
     if pilot.ssl_still_improving and best.accuracy_points <= 0:
-        return rec.model_copy(
-            update={
-                "caveats": [
-                    *rec.caveats,
-                    "The pilot's self-supervised arms were still improving when its budget ran "
-                    "out, so its result is not counted against them; run a longer pilot.",
-                ]
-            }
+        why = (
+            "The pilot's self-supervised arms were still improving when its budget ran out, so "
+            "its result is not counted against them; run a longer pilot."
         )
+        return _with_linear_protocol(rec.model_copy(update={"caveats": [*notes, why]}), pilot)
     assessment = Assessment(rec.features.model_dump(), kb, model)
     prior_mean, prior_sd = assessment.estimates[best.arm]
     points = best.accuracy_points
@@ -206,20 +223,21 @@ def combine_with_pilot(
     pilot_sd = max((math.asinh(best.high) - math.asinh(best.low)) / (2 * z), 1e-3)
     weight = prior_sd**2 / (prior_sd**2 + pilot_sd**2)
     mean = weight * pilot_mean + (1 - weight) * prior_mean
-    sd = math.sqrt(1 / (1 / prior_sd**2 + 1 / pilot_sd**2))
-    p_arm = float(norm.cdf(mean / sd))
+    sd = weight * pilot_sd + (1 - weight) * prior_sd
+    spread = weight * pilot_sd + (1 - weight) * model.probability_scale
+    p_arm = float(norm.cdf(mean / spread))
     verdict: Paradigm = best.arm if mean > 0 else "tl"
     gain = _gain(mean, sd, 1.0)
     arms = dict(rec.arms)
     arms[best.arm] = ArmEstimate(gain=gain, probability=round(p_arm, 3))
-    return rec.model_copy(
+    combined = rec.model_copy(
         update={
             "verdict": verdict,
             "probability": round(p_arm if verdict != "tl" else 1 - p_arm, 3),
             "expected_gain": gain,
             "arms": arms,
             "caveats": [
-                *rec.caveats,
+                *notes,
                 *pilot.caveats,
                 "The flip conditions describe the literature's estimate, before the pilot.",
             ],
@@ -234,3 +252,36 @@ def combine_with_pilot(
             ),
         }
     )
+    return _with_linear_protocol(combined, pilot)
+
+
+def _projected(pilot: PilotResult) -> list[str]:
+    """The pilot's projections, labelled as such: shown beside the estimate, never combined
+    into it (a fit through a few readings weighs less than any measurement)."""
+    return [
+        f"Projection, not a measurement, and not counted in the estimate: at 10x the pilot's "
+        f"{p.steps_measured} self-supervised steps, {p.arm}'s features would be "
+        f"{p.gain_10x.mean:+.1f} k-NN points from the frozen pretrained ones "
+        f"({p.gain_10x.level:.0%} interval {p.gain_10x.low:+.1f} to {p.gain_10x.high:+.1f})."
+        for p in pilot.projections
+        if p.gain_10x is not None
+    ]
+
+
+def _with_linear_protocol(rec: Recommendation, pilot: PilotResult) -> Recommendation:
+    """When the pilot's clear winner is the frozen reading, the recipe says so in place of
+    fine-tuning the whole network."""
+    linear = next((d for d in pilot.differences if d.arm == LINEAR_READING), None)
+    if pilot.winner != LINEAR_READING or linear is None or rec.verdict != TRANSFER:
+        return rec
+    step = RecipeItem(
+        step="protocol",
+        detail="Keep the pretrained network frozen and train a linear head on its features: in "
+        f"your pilot that beat fine-tuning the whole network by {linear.accuracy_points:+.1f} "
+        f"points ({linear.level:.0%} interval {linear.low:+.1f} to {linear.high:+.1f}).",
+        cites=[],
+        convention=False,
+        from_pilot=True,
+    )
+    recipe = [step if item.step == "fine-tune" else item for item in rec.recipe]
+    return rec.model_copy(update={"recipe": recipe})

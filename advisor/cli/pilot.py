@@ -33,7 +33,15 @@ def pilot(
         str, typer.Option("--paradigms", help="Comma-separated: tl, ssl, tl+ssl, scratch.")
     ] = "tl,ssl,tl+ssl,scratch",
     method: Annotated[str, typer.Option("--method", help="simclr or byol.")] = "simclr",
-    seeds: Annotated[int, typer.Option("--seeds", min=1, help="Splits and runs per arm.")] = 3,
+    seeds: Annotated[
+        int,
+        typer.Option(
+            "--seeds",
+            min=1,
+            help="Splits and runs per arm; a time budget drops those it cannot afford and adds "
+            "replicates it can.",
+        ),
+    ] = 3,
     backbone: Annotated[
         str, typer.Option("--backbone", help="The architecture (and weights) of every arm.")
     ] = "auto",

@@ -20,6 +20,7 @@ from lightly.utils.scheduler import cosine_schedule
 from torch import nn
 
 from advisor.errors import InputError
+from advisor.pilot import train
 from advisor.probing.backbone import Backbone
 from advisor.probing.sources import random_counterpart
 
@@ -112,8 +113,14 @@ def views(method: str, resolution: int, mean, std):
     """lightly's view pair for the method, normalised like the backbone's weights expect."""
     normalize = {"mean": list(mean), "std": list(std)}
     if method == "simclr":
-        return SimCLRTransform(input_size=resolution, normalize=normalize)
+        return SimCLRTransform(
+            input_size=resolution, min_scale=train.SSL_MIN_CROP, normalize=normalize
+        )
     return BYOLTransform(
-        view_1_transform=BYOLView1Transform(input_size=resolution, normalize=normalize),
-        view_2_transform=BYOLView2Transform(input_size=resolution, normalize=normalize),
+        view_1_transform=BYOLView1Transform(
+            input_size=resolution, min_scale=train.SSL_MIN_CROP, normalize=normalize
+        ),
+        view_2_transform=BYOLView2Transform(
+            input_size=resolution, min_scale=train.SSL_MIN_CROP, normalize=normalize
+        ),
     )

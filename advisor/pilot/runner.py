@@ -106,6 +106,7 @@ class Pilot:
             views_tf=models.views(s.method, resolution, mean, std),
             stop=self.stop,
             store=self.store,
+            progress=self.progress,
         )
         self.layout = planning.Layout(
             device=device.type,
@@ -145,35 +146,68 @@ class Pilot:
             self.progress.note("plan: " + "; ".join(plan.choices))
             arms = [*self.settings.order, LINEAR_READING]
             units: list[UnitResult] = []
-            self.progress.stage("training the arms", len(self.splits) * len(arms), "units")
-            trained = time.perf_counter()
             try:
-                for k, sp in enumerate(self.splits):
+                last: tuple[int, float] | None = None
+                k = 0
+                while k < len(plan.seeds):
                     if k and plan.budget_seconds and not resumed:
-                        now = time.perf_counter()
-                        left = plan.budget_seconds - (now - started) - planning.RESERVE_SECONDS
-                        plan = planning.replan(plan, k, now - trained, left, *self.seed_cost)
-                        self.store.save_plan(plan, self.fingerprint)
-                        steps = plan.for_seed(sp.seed)
-                        self.progress.note(
-                            f"seed {sp.seed}: {steps.finetune_steps} steps per arm ({steps.basis})"
-                        )
+                        left, ratio = self._speed(started, last)
+                        again = planning.replan(plan, k, left, *self.seed_cost, ratio)
+                        plan = self._adopt(plan, again)
+                        if k >= len(plan.seeds):
+                            break
+                    seed = plan.seeds[k]
+                    sp = self._split(seed)
+                    seed_started = time.perf_counter()
                     for arm in arms:
-                        unit = self.store.load_unit(arm, sp.seed)
+                        unit = self.store.load_unit(arm, seed)
                         if unit is None:
                             unit = (
                                 linear_unit(self.bench, sp)
                                 if arm == LINEAR_READING
-                                else train_unit(self.bench, arm, sp, plan.for_seed(sp.seed))
+                                else train_unit(self.bench, arm, sp, plan.for_seed(seed))
                             )
                             self.store.save_unit(unit)
                         units.append(unit)
-                        self.progress.advance(1)
+                    last = (plan.for_seed(seed).finetune_steps, time.perf_counter() - seed_started)
+                    k += 1
+                    asked = k == self.settings.seeds == len(plan.seeds)
+                    if asked and plan.budget_seconds and not resumed:
+                        left, ratio = self._speed(started, last)
+                        again = planning.more_seeds(plan, left, *self.seed_cost, ratio)
+                        plan = self._adopt(plan, again)
             except Interrupted:
-                total = len(self.splits) * len(arms)
+                total = len(plan.seeds) * len(arms)
                 raise PilotInterrupted(len(units), total, self.settings.out) from None
         seconds = time.perf_counter() - started
         return summarise(plan, units, seconds, self.settings.sources())
+
+    def _split(self, seed: int) -> pdata.Split:
+        """The seed's split: made at loading for the seeds asked for, on demand for the seeds a
+        budget added."""
+        for sp in self.splits:
+            if sp.seed == seed:
+                return sp
+        self.splits.append(pdata.split(self.bench.images, seed))
+        return self.splits[-1]
+
+    def _speed(self, started: float, last: tuple[int, float] | None) -> tuple[float, float]:
+        """Between seeds: the seconds left, and how many times the cost model's prediction the
+        last seed took (``last``: its steps and seconds). A seed's whole time is the measure,
+        so that whatever the model left out or the machine was doing meanwhile counts."""
+        fixed, per_step = self.seed_cost
+        ratio = 1.0
+        if last is not None and fixed + per_step * last[0] > 0:
+            ratio = last[1] / (fixed + per_step * last[0])
+        budget = self.settings.budget.seconds or 0.0
+        return budget - (time.perf_counter() - started) - planning.RESERVE_SECONDS, ratio
+
+    def _adopt(self, plan: PilotPlan, again: PilotPlan) -> PilotPlan:
+        """A changed plan is stored (a resumed run follows it) and said."""
+        if again != plan:
+            self.store.save_plan(again, self.fingerprint)
+            self.progress.note(again.choices[-1])
+        return again
 
     def analysis(self) -> Analysis:
         """The profile of the pilot's dataset (headers only), for the literature's prior."""

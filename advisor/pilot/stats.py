@@ -10,7 +10,18 @@ import numpy as np
 from sklearn.metrics import f1_score
 
 from advisor import __version__
-from advisor.schema.pilot import ArmSummary, PairedDifference, PilotPlan, PilotResult, UnitResult
+from advisor.pilot.curves import LEVEL as CURVE_LEVEL
+from advisor.pilot.curves import fit_curve
+from advisor.schema.decision import Gain
+from advisor.schema.pilot import (
+    ArmSummary,
+    FailedRun,
+    PairedDifference,
+    PilotPlan,
+    PilotResult,
+    Projection,
+    UnitResult,
+)
 from advisor.schema.vocabulary import LINEAR_READING, PILOT_LEVEL, SSL_ARMS, TRANSFER
 
 BOOTSTRAP = 2000
@@ -19,6 +30,10 @@ OVERRUN = 1.1
 STILL_IMPROVING = 0.01
 """k-NN accuracy gained over the second half of the self-supervised phase above which SSL is
 reported as still improving when the budget ran out."""
+WORSE_FEATURES = 0.02
+"""k-NN accuracy lost over the self-supervised phase from which it is reported as having made
+the features worse (two points: above the reading's noise on a few hundred images)."""
+STARTS_PRETRAINED = frozenset({"tl", "tl+ssl"})
 
 
 def scores(truth: np.ndarray, predicted: np.ndarray) -> tuple[float, float]:
@@ -70,64 +85,50 @@ def leaders(means: Mapping[str, float]) -> list[str]:
 def summarise(
     plan: PilotPlan, units: list[UnitResult], seconds: float, sources: list[str]
 ) -> PilotResult:
+    """The result: the arms compared over the seeds that ran one protocol (the steps most of
+    them ran), failed runs set apart, and what the curves and the budget say."""
     arms = [arm for arm in plan.arms if any(u.arm == arm for u in units)]
-    summaries = []
-    for arm in arms:
-        mine = [u for u in units if u.arm == arm]
-        accuracy = np.array([u.accuracy for u in mine])
-        summaries.append(
-            ArmSummary(
-                arm=arm,
-                seeds=len(mine),
-                accuracy=round(float(accuracy.mean()), 5),
-                accuracy_sd=round(float(accuracy.std(ddof=1)) if len(mine) > 1 else 0.0, 5),
-                macro_f1=round(float(np.mean([u.macro_f1 for u in mine])), 5),
-            )
-        )
-    seeds = sorted(
+    complete = sorted(
         {
             u.seed
             for u in units
-            if all(any(v.arm == arm and v.seed == u.seed for v in units) for arm in arms)
+            if all(any(v.arm == a and v.seed == u.seed for v in units) for a in arms)
         }
     )
+    compared, protocol_note = _one_protocol(plan, complete)
+    caveats = [protocol_note] if protocol_note else []
+    failed = _failed_runs(plan, [u for u in units if u.seed in compared])
+    caveats += [
+        f"Failed run, not counted as evidence: {f.arm}, seed {f.seed}: {f.reason}." for f in failed
+    ]
+    summaries = [
+        _arm_summary(arm, [u for u in units if u.arm == arm and u.seed in compared]) for arm in arms
+    ]
     correct = {
-        s: {u.arm: np.array(u.correct, dtype=float) for u in units if u.seed == s} for s in seeds
+        s: {u.arm: np.array(u.correct, dtype=float) for u in units if u.seed == s} for s in compared
     }
     differences, best, winner, confidence = [], None, None, None
-    caveats = []
-    if seeds and TRANSFER in arms:
+    if compared and TRANSFER in arms:
         draws = bootstrap_means(correct, arms)
-        for arm in arms:
-            if arm == TRANSFER:
-                continue
-            diff = (draws[arm] - draws[TRANSFER]) * 100
-            low, high = interval(diff)
-            means = [correct[s][arm].mean() - correct[s][TRANSFER].mean() for s in seeds]
-            differences.append(
-                PairedDifference(
-                    arm=arm,
-                    accuracy_points=round(float(np.mean(means)) * 100, 3),
-                    low=round(low, 3),
-                    high=round(high, 3),
-                    level=PILOT_LEVEL,
-                )
-            )
-        trained = [arm for arm in arms if arm != LINEAR_READING]
-        shares = best_share({arm: draws[arm] for arm in trained})
-        means = {arm: float(np.mean([correct[s][arm].mean() for s in seeds])) for arm in trained}
-        tied = leaders(means)
+        differences = [_difference(arm, draws, correct) for arm in arms if arm != TRANSFER]
+        failed_arms = {f.arm for f in failed}
+        candidates = [arm for arm in arms if arm not in failed_arms]
+        shares = best_share({arm: draws[arm] for arm in candidates})
+        means = {
+            arm: float(np.mean([correct[s][arm].mean() for s in compared])) for arm in candidates
+        }
+        tied = leaders(means) if means else []
         if len(tied) > 1:
             caveats.append(
                 f"{' and '.join(tied)} tie at {means[tied[0]]:.1%} accuracy: this evaluation set "
                 "cannot tell them apart, so there is no measured best."
             )
-        else:
+        elif tied:
             best = tied[0]
             confidence = round(shares[best], 3)
-            clear = (best == TRANSFER and all(d.high < 0 for d in differences)) or any(
-                d.arm == best and d.low > 0 for d in differences
-            )
+            clear = (
+                best == TRANSFER and all(d.high < 0 for d in differences if d.arm in candidates)
+            ) or any(d.arm == best and d.low > 0 for d in differences)
             if clear:
                 winner = best
             else:
@@ -136,32 +137,38 @@ def summarise(
                     f"{confidence:.0%} of bootstrap draws, but a paired interval against tl "
                     "includes 0."
                 )
+            if best == LINEAR_READING:
+                caveats.append(
+                    "A linear head on the frozen pretrained features (tl-linear) did better than "
+                    "fine-tuning the network: transfer with a linear protocol is the measured "
+                    "choice here."
+                )
+    ssl_units = [u for u in units if u.arm in SSL_ARMS and u.seed in compared and len(u.curve) >= 2]
     improving = None
-    ssl_units = [u for u in units if u.arm in SSL_ARMS and len(u.curve) >= 2]
     if ssl_units:
-        gains = [u.curve[-1].knn_accuracy - u.curve[-2].knn_accuracy for u in ssl_units]
-        improving = bool(np.mean(gains) > STILL_IMPROVING)
-        ssl_lost = best is not None and best not in SSL_ARMS
-        if improving and ssl_lost:
+        late = [_second_half_gain(u) for u in ssl_units]
+        improving = bool(np.mean(late) > STILL_IMPROVING)
+        if improving and best is not None and best not in SSL_ARMS:
             caveats.append(
                 "Self-supervision was still improving when its steps ran out (k-NN accuracy "
-                f"+{np.mean(gains) * 100:.1f} points over the second half), so this budget cannot "
+                f"+{np.mean(late) * 100:.1f} points over the second half), so this budget cannot "
                 "judge it: a longer --budget may change the winner."
             )
             if winner is not None and winner not in SSL_ARMS:
                 winner = None
+        caveats += _worse_features(ssl_units)
     if plan.budget_seconds and seconds > OVERRUN * plan.budget_seconds:
         caveats.append(
             f"The pilot took {seconds:.0f} s, {seconds / plan.budget_seconds - 1:.0%} over its "
-            f"budget of {plan.budget}: the steps per seed could not shrink enough to keep to it."
+            f"budget of {plan.budget}: a seed ran slower than the last one before it."
         )
-    if len(seeds) < len(plan.seeds):
-        caveats.append(f"Only {len(seeds)} of {len(plan.seeds)} seeds finished.")
+    if len(complete) < len(plan.seeds):
+        caveats.append(f"Only {len(complete)} of {len(plan.seeds)} seeds finished.")
     return PilotResult(
         tool_version=__version__,
         sources=sources,
         plan=plan,
-        complete=len(seeds) == len(plan.seeds),
+        complete=len(complete) == len(plan.seeds),
         seconds=round(seconds, 1),
         units=units,
         arms=summaries,
@@ -170,6 +177,163 @@ def summarise(
         winner=winner,
         confidence=confidence,
         ssl_still_improving=improving,
+        projections=projections([u for u in units if u.seed in compared]),
+        failed_runs=failed,
         caveats=caveats,
         recommendation=None,
+    )
+
+
+def _one_protocol(plan: PilotPlan, seeds: list[int]) -> tuple[list[int], str | None]:
+    """The seeds that ran the protocol most of them ran (on a tie, the longer one), and what
+    was left out, so that no mean mixes seeds trained for different numbers of steps."""
+    groups: dict[tuple[int, int], list[int]] = {}
+    for seed in seeds:
+        steps = plan.for_seed(seed)
+        groups.setdefault((steps.finetune_steps, steps.ssl_steps), []).append(seed)
+    if len(groups) <= 1:
+        return seeds, None
+    main = max(groups, key=lambda key: (len(groups[key]), key))
+    others = [f"seed {s} ({k[0]} steps)" for k, ss in groups.items() if k != main for s in ss]
+    note = (
+        f"The summary compares the seeds that ran {main[0]} fine-tuning steps "
+        f"({', '.join(map(str, groups[main]))}); {', '.join(others)} ran a shortened protocol and "
+        "are listed with the units only, so that no mean mixes protocols."
+    )
+    return groups[main], note
+
+
+def _arm_summary(arm: str, mine: list[UnitResult]) -> ArmSummary:
+    accuracy = np.array([u.accuracy for u in mine])
+    return ArmSummary(
+        arm=arm,
+        seeds=len(mine),
+        accuracy=round(float(accuracy.mean()), 5),
+        accuracy_sd=round(float(accuracy.std(ddof=1)) if len(mine) > 1 else 0.0, 5),
+        macro_f1=round(float(np.mean([u.macro_f1 for u in mine])), 5),
+    )
+
+
+def _difference(
+    arm: str, draws: Mapping[str, np.ndarray], correct: Mapping[int, Mapping[str, np.ndarray]]
+) -> PairedDifference:
+    low, high = interval((draws[arm] - draws[TRANSFER]) * 100)
+    means = [c[arm].mean() - c[TRANSFER].mean() for c in correct.values()]
+    return PairedDifference(
+        arm=arm,
+        accuracy_points=round(float(np.mean(means)) * 100, 3),
+        low=round(low, 3),
+        high=round(high, 3),
+        level=PILOT_LEVEL,
+    )
+
+
+def _noise(accuracy: float, n: int) -> float:
+    """Two binomial standard errors of an accuracy measured on ``n`` images."""
+    return 2 * float(np.sqrt(max(accuracy * (1 - accuracy), 1 / n) / n))
+
+
+def _failed_runs(plan: PilotPlan, units: list[UnitResult]) -> list[FailedRun]:
+    """Trained arms whose run went wrong, so that it says nothing about the paradigm."""
+    frozen = {u.seed: u for u in units if u.arm == LINEAR_READING}
+    found = []
+    for unit in units:
+        if unit.arm != LINEAR_READING:
+            reason = _failure(unit, plan.majority_share, frozen.get(unit.seed))
+            if reason is not None:
+                found.append(FailedRun(arm=unit.arm, seed=unit.seed, reason=reason))
+    return found
+
+
+def _failure(unit: UnitResult, chance: float | None, reading: UnitResult | None) -> str | None:
+    """Why a run failed, if it did: it ended at chance (no better than always answering the
+    largest class), or it started from the pretrained network and ended below the frozen
+    reading of that network by more than the noise of the difference of two accuracies."""
+    n = len(unit.correct)
+    if chance is not None and unit.accuracy <= chance + _noise(chance, n):
+        return (
+            f"{unit.accuracy:.1%} accuracy, no better than always answering the largest class "
+            f"({chance:.1%})"
+        )
+    if unit.arm in STARTS_PRETRAINED and reading is not None:
+        below = reading.accuracy - unit.accuracy
+        if below > _noise(reading.accuracy, n) * np.sqrt(2):
+            return (
+                f"{unit.accuracy:.1%} accuracy, {below * 100:.1f} points below the frozen "
+                f"features of the pretrained network it started from ({reading.accuracy:.1%})"
+            )
+    return None
+
+
+def _second_half_gain(unit: UnitResult) -> float:
+    """k-NN accuracy gained over the second half of a unit's self-supervised phase."""
+    end = unit.curve[-1]
+    middle = min(unit.curve[:-1], key=lambda p: abs(p.step - end.step / 2))
+    return end.knn_accuracy - middle.knn_accuracy
+
+
+def _worse_features(units: list[UnitResult]) -> list[str]:
+    """Self-supervision that left the features worse than it found them is a finding."""
+    found = []
+    for arm in SSL_ARMS:
+        mine = [u for u in units if u.arm == arm]
+        if not mine:
+            continue
+        start = float(np.mean([u.curve[0].knn_accuracy for u in mine]))
+        end = float(np.mean([u.curve[-1].knn_accuracy for u in mine]))
+        if end < start - WORSE_FEATURES:
+            found.append(
+                f"Self-supervised pretraining made the {arm} features worse: their k-NN accuracy "
+                f"fell from {start:.2f} to {end:.2f} over the phase (mean over seeds)."
+            )
+    return found
+
+
+def projections(units: list[UnitResult]) -> list[Projection]:
+    """For each self-supervised arm, its mean k-NN curve over seeds fitted and projected."""
+    frozen = [u.curve[0].knn_accuracy for u in units if u.arm == LINEAR_READING and u.curve]
+    transfer = float(np.mean(frozen)) if frozen else None
+    found = []
+    for arm in SSL_ARMS:
+        curves = [u.curve for u in units if u.arm == arm and u.curve]
+        if not curves:
+            continue
+        steps = np.array([p.step for p in curves[0]])
+        values = np.mean([[p.knn_accuracy for p in c] for c in curves], axis=0)
+        found.append(_projection(arm, steps, values, transfer))
+    return found
+
+
+def _projection(
+    arm: str, steps: np.ndarray, values: np.ndarray, transfer: float | None
+) -> Projection:
+    empty = {"gain_10x": None, "gain_100x": None, "crossing_steps": None}
+    base = {
+        "arm": arm,
+        "steps_measured": int(steps[-1]),
+        "knn_measured": round(float(values[-1]), 4),
+        "knn_transfer": None if transfer is None else round(transfer, 4),
+    }
+    if transfer is None:
+        return Projection(**base, **empty, skipped="no k-NN reading of the frozen features")
+    try:
+        curve = fit_curve(steps, values)
+    except ValueError as failed:
+        return Projection(**base, **empty, skipped=str(failed))
+
+    def gain(factor: int) -> Gain:
+        mean, low, high = curve.interval(factor * steps[-1])
+        return Gain(
+            mean=round((mean - transfer) * 100, 1),
+            low=round((low - transfer) * 100, 1),
+            high=round((high - transfer) * 100, 1),
+            level=CURVE_LEVEL,
+        )
+
+    crossing = curve.crossing(transfer)
+    return Projection(
+        **base,
+        gain_10x=gain(10),
+        gain_100x=gain(100),
+        crossing_steps=None if crossing is None else round(crossing),
     )

@@ -2,13 +2,17 @@
 
 Every arm starts from the same architecture (pretrained or untrained, the untrained copy the
 same for ``ssl`` and ``scratch``), an SSL arm first pretrains on the seed's pool, and every arm
-then fine-tunes the same steps on the same images and is scored on the same held-out ones.
+then goes through the same fine-tuning protocol on the same images and is scored on the same
+held-out ones: a linear head fitted on the network's frozen features (as ``tl-linear``), then the
+whole network fine-tuned, its trunk at a third of the head's rate and its batch-norm
+statistics kept (``train.finetune``).
 """
 
 from __future__ import annotations
 
+import statistics
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -21,6 +25,7 @@ from advisor.pilot.data import Images, Split
 from advisor.pilot.interrupt import StopFlag
 from advisor.pilot.store import Store
 from advisor.probing.backbone import Backbone
+from advisor.progress import SILENT, Progress
 from advisor.schema.pilot import CurvePoint, SeedSteps, UnitResult
 from advisor.schema.vocabulary import LINEAR_READING, SSL_ARMS, SslMethod
 
@@ -48,6 +53,10 @@ class Bench:
     views_tf: object
     stop: StopFlag
     store: Store
+    progress: Progress = SILENT
+    frozen: dict[int, np.ndarray] = field(default_factory=dict)
+    """Seed -> the pretrained network's features of that seed's fine-tuning images: the ``tl``
+    arm's linear head and the ``tl-linear`` reading are fitted on the same ones."""
 
     def outputs(self, net: torch.nn.Module, index: np.ndarray, batch: int) -> np.ndarray:
         return train.outputs(self.fabric, net, self.images.pixels, index, self.eval_tf, batch)
@@ -68,6 +77,48 @@ class Bench:
             self.images.pixels, split.pool, self.views_tf, self.batch, seed, self.workers
         )
 
+    def pretrained_features(self, split: Split) -> np.ndarray:
+        if split.seed not in self.frozen:
+            net, _ = models.trunk(self.backbone, True, split.seed)
+            self.frozen[split.seed] = self.outputs(net, split.finetune, READING_BATCH)
+        return self.frozen[split.seed]
+
+
+class StepClock:
+    """Times every step of a phase and reports it as progress (images, images/s, time left)."""
+
+    def __init__(self, progress: Progress, description: str, steps: int, batch: int) -> None:
+        self.progress, self.batch = progress, batch
+        self.marks = [time.perf_counter()]
+        progress.stage(description, steps * batch, "images")
+
+    def __call__(self, _done: int) -> None:
+        self.marks.append(time.perf_counter())
+        self.progress.advance(self.batch)
+
+    def seconds_per_step(self) -> float | None:
+        """The median step, the first left out (it pays for starting the loader)."""
+        durations = [b - a for a, b in zip(self.marks, self.marks[1:], strict=False)][1:]
+        return statistics.median(durations) if durations else None
+
+
+def fit_head(head: torch.nn.Linear, features: np.ndarray, labels: np.ndarray) -> None:
+    """Set the head to a logistic regression fitted on frozen features (the linear probe that
+    starts fine-tuning), with the settings of the ``tl-linear`` reading."""
+    clf = LogisticRegression(max_iter=1000, tol=1e-3).fit(features, labels)
+    coef, intercept = clf.coef_, clf.intercept_
+    if coef.shape[0] == 1:  # two classes: one logit difference, split evenly between them
+        coef = np.concatenate([-coef / 2, coef / 2])
+        intercept = np.concatenate([-intercept / 2, intercept / 2])
+    weight = torch.zeros_like(head.weight)
+    bias = torch.zeros_like(head.bias)
+    rows = torch.as_tensor(clf.classes_, dtype=torch.long)
+    weight[rows] = torch.as_tensor(coef, dtype=weight.dtype)
+    bias[rows] = torch.as_tensor(intercept, dtype=bias.dtype)
+    with torch.no_grad():
+        head.weight.copy_(weight)
+        head.bias.copy_(bias)
+
 
 def knn_reading(bench: Bench, net: torch.nn.Module, split: Split) -> float:
     """k-NN accuracy of the network's features: the self-supervised phase's learning curve."""
@@ -82,7 +133,8 @@ def knn_reading(bench: Bench, net: torch.nn.Module, split: Split) -> float:
 
 
 def train_unit(bench: Bench, arm: str, split: Split, steps: SeedSteps) -> UnitResult:
-    """Pretrain (SSL arms, unless a resumed pilot finished that phase), fine-tune, score."""
+    """Pretrain (SSL arms, unless a resumed pilot finished that phase), fit the head on the
+    frozen features, fine-tune, score."""
     started = time.perf_counter()
     seed = split.seed
     net, dim = models.trunk(bench.backbone, PRETRAINED[arm], seed)
@@ -96,6 +148,9 @@ def train_unit(bench: Bench, arm: str, split: Split, steps: SeedSteps) -> UnitRe
                 reading = round(knn_reading(bench, net, split), 4)
                 curve.append(CurvePoint(step=step, knn_accuracy=reading))
 
+            clock = StepClock(
+                bench.progress, f"seed {seed}: {arm} pretraining", steps.ssl_steps, bench.batch
+            )
             train.pretrain(
                 bench.fabric,
                 module,
@@ -104,28 +159,45 @@ def train_unit(bench: Bench, arm: str, split: Split, steps: SeedSteps) -> UnitRe
                 bench.stop,
                 measure,
                 tuple(steps.curve_steps),
+                clock,
             )
             bench.store.save_pretrained(arm, seed, net, curve)
         else:
             curve = saved
     model = models.classifier(net, dim, len(bench.images.classes), seed)
+    frozen = (
+        bench.pretrained_features(split)
+        if arm == "tl"
+        else bench.outputs(net, split.finetune, READING_BATCH)
+    )
+    fit_head(model[1], frozen, bench.images.labels[split.finetune])
+    clock = StepClock(
+        bench.progress, f"seed {seed}: {arm} fine-tuning", steps.finetune_steps, bench.batch
+    )
     batches = bench.finetune_loader(split, seed)
-    loss = train.finetune(bench.fabric, model, batches, steps.finetune_steps, bench.stop)
+    loss = train.finetune(bench.fabric, model, batches, steps.finetune_steps, bench.stop, clock)
     logits = bench.outputs(model, split.evaluate, bench.batch * 2)
     seconds = time.perf_counter() - started
-    return _scored(bench, arm, split, logits.argmax(axis=1), seconds, loss, curve)
+    unit = _scored(bench, arm, split, logits.argmax(axis=1), seconds, loss, curve)
+    return unit.model_copy(update={"seconds_per_step": _rounded(clock.seconds_per_step())})
 
 
 def linear_unit(bench: Bench, split: Split) -> UnitResult:
     """The free reading: frozen pretrained features and a logistic regression."""
     started = time.perf_counter()
     net, _ = models.trunk(bench.backbone, True, split.seed)
-    x_fit = bench.outputs(net, split.finetune, READING_BATCH)
+    x_fit = bench.pretrained_features(split)
     x_eval = bench.outputs(net, split.evaluate, READING_BATCH)
     clf = LogisticRegression(max_iter=1000, tol=1e-3)
     clf.fit(x_fit, bench.images.labels[split.finetune])
+    # the frozen features' k-NN accuracy: where the self-supervised curves are measured against
+    knn = [CurvePoint(step=0, knn_accuracy=round(knn_reading(bench, net, split), 4))]
     seconds = time.perf_counter() - started
-    return _scored(bench, LINEAR_READING, split, clf.predict(x_eval), seconds, None, [])
+    return _scored(bench, LINEAR_READING, split, clf.predict(x_eval), seconds, None, knn)
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
 
 
 def _scored(

@@ -64,6 +64,28 @@ def render_pilot(console: Console, result: PilotResult) -> None:
     )
     parts: list = [head, Text(""), table, Text(""), verdict]
     parts += [Text(f"  • {c}", style="yellow") for c in result.caveats]
+    parts += [Text(f"  • {line}", style="cyan") for line in _projections(result)]
     console.print(Panel(Group(*parts), title="Pilot"))
     if result.recommendation is not None:
         render_recommendation(console, result.recommendation)
+
+
+def _projections(result: PilotResult) -> list[str]:
+    """The projections, each labelled as one."""
+    lines = []
+    for p in result.projections:
+        if p.skipped:
+            lines.append(f"projection for {p.arm}: none ({p.skipped})")
+            continue
+        ten, hundred = p.gain_10x, p.gain_100x
+        text = (
+            f"projection for {p.arm} (a fit through its k-NN readings, not a measurement): at "
+            f"10x the {p.steps_measured} self-supervised steps its features would be "
+            f"{ten.mean:+.1f} k-NN points from the frozen pretrained ones ({ten.level:.0%} "
+            f"interval {ten.low:+.1f} to {ten.high:+.1f}); at 100x {hundred.mean:+.1f} "
+            f"({hundred.low:+.1f} to {hundred.high:+.1f})"
+        )
+        if p.crossing_steps is not None:
+            text += f"; it would reach them after about {p.crossing_steps:,} steps"
+        lines.append(text)
+    return lines

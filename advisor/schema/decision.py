@@ -101,6 +101,7 @@ class RecipeItem(Model):
     detail: str
     cites: list[Cite]
     convention: bool = Field(description="Our convention rather than a cited finding.")
+    from_pilot: bool = Field(default=False, description="Measured by your own pilot.")
 
 
 class ModelInfo(Model):

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from advisor.schema.base import Model
-from advisor.schema.decision import Recommendation
+from advisor.schema.decision import Gain, Recommendation
 from advisor.schema.vocabulary import SCHEMA_VERSION, ArmName, SslMethod
 
 
@@ -47,6 +47,11 @@ class PilotPlan(Model):
     )
     seconds_per_finetune_step: float
     seconds_per_ssl_step: float
+    majority_share: float | None = Field(
+        default=None,
+        description="Share of the evaluation images in their largest class: the accuracy of "
+        "always answering it, below which an arm has learned nothing.",
+    )
     choices: list[str] = Field(description="What was chosen for this machine, and why.")
 
     def for_seed(self, seed: int) -> SeedSteps:
@@ -69,6 +74,41 @@ class UnitResult(Model):
     final_loss: float | None
     curve: list[CurvePoint]
     correct: list[bool] = Field(description="Per evaluation image, in the split's order.")
+    seconds_per_step: float | None = Field(
+        default=None,
+        description="Median seconds of a fine-tuning step (the first left out); None for the "
+        "frozen reading.",
+    )
+
+
+class FailedRun(Model):
+    """An arm of a seed whose training went wrong: it is set apart, not counted as evidence."""
+
+    arm: ArmName
+    seed: int
+    reason: str
+
+
+class Projection(Model):
+    """Where a self-supervised arm's k-NN learning curve is going, fitted through its readings:
+    a projection, never a measurement."""
+
+    arm: ArmName
+    kind: Literal["projection"] = "projection"
+    steps_measured: int = Field(description="Self-supervised steps the readings cover.")
+    knn_measured: float | None = Field(description="k-NN accuracy at the last reading.")
+    knn_transfer: float | None = Field(
+        description="k-NN accuracy of the frozen pretrained features (what tl starts from)."
+    )
+    gain_10x: Gain | None = Field(
+        description="Projected k-NN points over the frozen pretrained features at 10x the steps."
+    )
+    gain_100x: Gain | None = Field(description="The same at 100x the steps.")
+    crossing_steps: int | None = Field(
+        description="Steps at which the curve would reach the frozen features' k-NN accuracy, "
+        "when it starts below and would get there."
+    )
+    skipped: str | None = Field(default=None, description="Why there is no projection.")
 
 
 class ArmSummary(Model):
@@ -109,6 +149,14 @@ class PilotResult(Model):
         description="Share of bootstrap draws in which the measured best is best."
     )
     ssl_still_improving: bool | None
+    projections: list[Projection] = Field(
+        default_factory=list, description="Where the self-supervised curves are going."
+    )
+    failed_runs: list[FailedRun] = Field(
+        default_factory=list,
+        description="Arms of seeds that ended at chance, or below the frozen features they "
+        "started from: left out of the measured best.",
+    )
     caveats: list[str]
     recommendation: Recommendation | None = Field(
         description="The literature's prior combined with this measurement."

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import math
+
 from helpers import STORED_PILOT
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.stats import norm
 
 from advisor.advice.decide import combine_with_pilot, recommend
 from advisor.advice.features import features_from_card
 from advisor.schema.card import DatasetCard
-from advisor.schema.pilot import PairedDifference, PilotResult
+from advisor.schema.pilot import FailedRun, PairedDifference, PilotResult
 
 
 def _stored_result() -> PilotResult:
@@ -47,3 +52,47 @@ def test_a_clear_pilot_moves_the_verdict_and_a_truncated_one_does_not() -> None:
     truncated = combine_with_pilot(prior, _pilot(-5.0, -8.0, -2.0, True))
     assert truncated.verdict == prior.verdict and truncated.pilot is None
     assert any("still improving" in c for c in truncated.caveats)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    points=st.floats(-15, 15),
+    half_width=st.floats(0.5, 20),
+    labeled=st.sampled_from([300, 5000, 200_000]),
+    gap=st.floats(0, 1),
+)
+def test_the_combination_is_never_surer_than_both_inputs(
+    points: float, half_width: float, labeled: int, gap: float
+) -> None:
+    """The combined probability that the arm beats transfer lies between the literature's and
+    the pilot's own (its measured difference over its interval's spread)."""
+    prior = recommend(_card(labeled_images=labeled, domain_gap=gap))
+    low, high = points - half_width, points + half_width
+    combined = combine_with_pilot(prior, _pilot(points, low, high, False))
+    p_prior = prior.arms["tl+ssl"].probability
+    spread = (math.asinh(high) - math.asinh(low)) / (2 * norm.ppf(0.975))
+    p_pilot = float(norm.cdf(math.asinh(points) / max(spread, 1e-3)))
+    p = combined.arms["tl+ssl"].probability
+    assert min(p_prior, p_pilot) - 0.001 <= p <= max(p_prior, p_pilot) + 0.001
+
+
+def test_a_failed_arm_is_not_evidence() -> None:
+    prior = recommend(_card())
+    pilot = _pilot(6.0, 3.0, 9.0, False)
+    failed = FailedRun(arm="tl+ssl", seed=0, reason="ended at chance")
+    combined = combine_with_pilot(prior, pilot.model_copy(update={"failed_runs": [failed]}))
+    assert combined.verdict == prior.verdict and combined.pilot is None
+
+
+def test_a_frozen_reading_that_wins_sets_the_recipe() -> None:
+    prior = recommend(_card())
+    linear = PairedDifference(arm="tl-linear", accuracy_points=4.0, low=1.0, high=7.0, level=0.95)
+    ssl = PairedDifference(arm="tl+ssl", accuracy_points=-2.0, low=-5.0, high=1.0, level=0.95)
+    pilot = _stored_result().model_copy(
+        update={"differences": [ssl, linear], "winner": "tl-linear", "ssl_still_improving": False}
+    )
+    combined = combine_with_pilot(prior, pilot)
+    assert combined.verdict == "tl"
+    steps = {item.step: item for item in combined.recipe}
+    assert "fine-tune" not in steps and steps["protocol"].from_pilot
+    assert "+4.0 points" in steps["protocol"].detail

@@ -21,6 +21,7 @@ from advisor.data.shapes import ShapesWorld
 from advisor.pilot import plan as plan_module
 from advisor.pilot import runner as runner_module
 from advisor.pilot import train
+from advisor.pilot import units as units_module
 from advisor.pilot.plan import COSTS, MIN_FINETUNE_STEPS, RESERVE_SECONDS, steps_within
 from advisor.schema.pilot import PilotResult
 from advisor.schema.vocabulary import DemoName
@@ -55,7 +56,7 @@ def test_tiny_pilot_runs_saves_and_resumes(shapes: Path, tmp_path: Path, experie
         assert len(unit.correct) == result.plan.eval_images
         assert unit.accuracy == pytest.approx(sum(unit.correct) / len(unit.correct), abs=1e-4)
     ssl = next(u for u in result.units if u.arm == "ssl")
-    assert [p.step for p in ssl.curve] == result.plan.steps[0].curve_steps == [0, 2, 5]
+    assert [p.step for p in ssl.curve] == result.plan.steps[0].curve_steps == [0, 1, 2, 3, 4, 5]
     assert [d.arm for d in result.differences] == ["ssl", "tl-linear"]
     assert result.recommendation is not None
     assert json.loads((out / "result.json").read_text())["plan"] == document["plan"]
@@ -191,25 +192,27 @@ def test_analyze_and_fit_use_a_pilot(shapes: Path, tmp_path: Path) -> None:
     assert res.exit_code == 2 and "no pilots" in res.stderr
 
 
-def test_a_time_budget_replans_later_seeds_and_resume_keeps_the_plan(
+def test_a_time_budget_shortens_a_seed_it_cannot_afford_and_resume_keeps_the_plan(
     shapes: Path, tmp_path: Path, monkeypatch
 ) -> None:
-    """Seeds that run 1.5x slower than calibrated, on a clock that only the fine-tuning moves
-    (so the arithmetic is exact whatever else the machine does): the second seed gets fewer
-    steps, every arm of a seed trains that seed's steps, the plan on disk says so, and --resume
-    re-plans nothing."""
-    per_step, budget = 0.02, 20.0
+    """Steps that run 1.2x slower than calibrated, on a clock that only the fine-tuning moves
+    (so the arithmetic is exact whatever else the machine does): the second seed cannot be
+    afforded at full length, so it is shortened before it starts; the summary compares only
+    the seeds of one protocol; the plan on disk says so; and --resume re-plans nothing."""
+    per_step, budget, slow = 0.02, 20.0, 1.2
     monkeypatch.setattr(
         plan_module, "calibrate", lambda *_: {**dict.fromkeys(COSTS, 0.0), "ft": per_step}
     )
     clock = [time.perf_counter()]
-    for module in (service_module, runner_module):  # the budget's start and the pilot's checks
+    for module in (service_module, runner_module, units_module):
         monkeypatch.setattr(module, "time", SimpleNamespace(perf_counter=lambda: clock[0]))
     given: list[int] = []
 
-    def slow_finetune(fabric, model, batches, steps: int, stop) -> float:
+    def slow_finetune(fabric, model, batches, steps: int, stop, on_step=None) -> float:
         given.append(steps)
-        clock[0] += 1.5 * per_step * steps
+        for done in range(1, steps + 1):
+            clock[0] += slow * per_step
+            on_step(done)
         return 0.0
 
     monkeypatch.setattr(train, "finetune", slow_finetune)
@@ -218,14 +221,17 @@ def test_a_time_budget_replans_later_seeds_and_resume_keeps_the_plan(
     args += ("--resolution", "32", "--out", out, "--json", "-q", "--no-store")
     res = invoke(*args)
     assert res.exit_code == 0, res.stderr
-    plan = PilotResult.model_validate_json(res.stdout).plan
+    result = PilotResult.model_validate_json(res.stdout)
+    plan = result.plan
     first = steps_within(budget - RESERVE_SECONDS, 2, 0.0, per_step)
-    took = 1.5 * per_step * first
-    second = steps_within(budget - took - RESERVE_SECONDS, 1, 0.0, per_step, 1.5)
+    left = budget - slow * per_step * first - RESERVE_SECONDS
+    second = steps_within(left, 1, 0.0, per_step, slow)
     assert [s.finetune_steps for s in plan.steps] == given == [first, second]
     assert MIN_FINETUNE_STEPS < second < first
     assert plan.steps[0].basis == "planned before training"
-    assert plan.steps[1].basis.startswith("re-planned after 1 seed took")
+    assert plan.steps[1].basis.startswith("shortened before it started")
+    assert any(c.startswith("The summary compares the seeds that ran") for c in result.caveats)
+    assert [a.seeds for a in result.arms] == [1, 1]  # one protocol: seed 0's
     stored = json.loads((out / "plan.json").read_text())
     assert stored["plan"]["steps"] == [s.model_dump() for s in plan.steps]
     assert invoke(*args, "--resume").exit_code == 0
