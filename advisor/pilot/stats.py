@@ -197,8 +197,9 @@ def _one_protocol(plan: PilotPlan, seeds: list[int]) -> tuple[list[int], str | N
     others = [f"seed {s} ({k[0]} steps)" for k, ss in groups.items() if k != main for s in ss]
     note = (
         f"The summary compares the seeds that ran {main[0]} fine-tuning steps "
-        f"({', '.join(map(str, groups[main]))}); {', '.join(others)} ran a shortened protocol and "
-        "are listed with the units only, so that no mean mixes protocols."
+        f"({', '.join(map(str, groups[main]))}); {', '.join(others)} ran another number of steps "
+        f"and {'is' if len(others) == 1 else 'are'} listed with the units only, so that no mean "
+        "mixes protocols."
     )
     return groups[main], note
 

@@ -91,6 +91,15 @@ def test_seeds_of_another_protocol_are_kept_out_of_the_means() -> None:
     result = summarise(plan, kept.units, 100.0, kept.sources)
     assert all(a.seeds == 2 for a in result.arms)
     assert any("seed 2 (5 steps)" in c for c in result.caveats)
+    # lengthened later seeds outnumber the first: the summary compares them
+    first = steps[0].finetune_steps
+    longer = [s.model_copy(update={"finetune_steps": 2 * first}) for s in kept.plan.steps[1:]]
+    plan = kept.plan.model_copy(update={"steps": [kept.plan.steps[0], *longer]})
+    result = summarise(plan, kept.units, 100.0, kept.sources)
+    assert all(a.seeds == 2 for a in result.arms)
+    assert any(
+        f"seed 0 ({first} steps) ran another number of steps and is" in c for c in result.caveats
+    )
 
 
 def test_self_supervision_that_made_the_features_worse_is_reported() -> None:
