@@ -118,6 +118,13 @@ def _gaussian_noise(rng: np.random.Generator, n: int) -> list[Image.Image]:
     ]
 
 
+def _crops_of(kind: str, names: tuple[str, ...], smallest: int) -> tuple[AnchorSet, Maker]:
+    """A reference set (no level) of crops of scikit-image's bundled images."""
+    source = "crops of scikit-image's " + " and ".join(names)
+    anchor = AnchorSet(kind=kind, source=source, role="reference", level=None)
+    return anchor, _lazy(lambda: _skimage(*names), smallest)
+
+
 def _lazy(photos: Callable[[], list[np.ndarray]], smallest: int) -> Maker:
     return lambda rng, n: _crops(photos(), smallest)(rng, n)
 
@@ -191,60 +198,12 @@ SETS: dict[str, tuple[AnchorSet, Maker | str]] = {
         ),
         _gaussian_noise,
     ),
-    "grayscale-photo": (
-        AnchorSet(
-            kind="grayscale photo",
-            source="crops of scikit-image's camera",
-            role="reference",
-            level=None,
-        ),
-        _lazy(lambda: _skimage("camera"), 80),
-    ),
-    "documents": (
-        AnchorSet(
-            kind="documents",
-            source="crops of scikit-image's page and text",
-            role="reference",
-            level=None,
-        ),
-        _lazy(lambda: _skimage("page", "text"), 48),
-    ),
-    "fundus": (
-        AnchorSet(
-            kind="medical: retinal fundus",
-            source="crops of scikit-image's retina",
-            role="reference",
-            level=None,
-        ),
-        _lazy(lambda: _skimage("retina"), 96),
-    ),
-    "pathology": (
-        AnchorSet(
-            kind="medical: immunohistochemistry",
-            source="crops of scikit-image's immunohistochemistry",
-            role="reference",
-            level=None,
-        ),
-        _lazy(lambda: _skimage("immunohistochemistry"), 64),
-    ),
-    "microscopy": (
-        AnchorSet(
-            kind="microscopy",
-            source="crops of scikit-image's cell",
-            role="reference",
-            level=None,
-        ),
-        _lazy(lambda: _skimage("cell"), 64),
-    ),
-    "astronomy": (
-        AnchorSet(
-            kind="astronomy",
-            source="crops of scikit-image's hubble_deep_field",
-            role="reference",
-            level=None,
-        ),
-        _lazy(lambda: _skimage("hubble_deep_field"), 64),
-    ),
+    "grayscale-photo": _crops_of("grayscale photo", ("camera",), 80),
+    "documents": _crops_of("documents", ("page", "text"), 48),
+    "fundus": _crops_of("medical: retinal fundus", ("retina",), 96),
+    "pathology": _crops_of("medical: immunohistochemistry", ("immunohistochemistry",), 64),
+    "microscopy": _crops_of("microscopy", ("cell",), 64),
+    "astronomy": _crops_of("astronomy", ("hubble_deep_field",), 64),
     **{
         f"shapes-{style}": (
             AnchorSet(

@@ -7,7 +7,6 @@ the two protocols apart)."""
 
 from __future__ import annotations
 
-import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,7 +17,15 @@ from advisor.errors import InputError
 from advisor.pilot import models, train
 from advisor.pilot.data import Split
 from advisor.pilot.settings import PilotSettings
-from advisor.pilot.units import READING_BATCH, Bench, fit_head, knn_reading, linear_unit
+from advisor.pilot.units import (
+    READING_BATCH,
+    Bench,
+    StepClock,
+    fit_head,
+    knn_reading,
+    linear_unit,
+)
+from advisor.progress import SILENT
 from advisor.schema.pilot import PilotPlan, SeedSteps
 from advisor.schema.vocabulary import LINEAR_READING, SSL_ARMS
 
@@ -106,12 +113,11 @@ def time_steps(run: Callable[[int, Callable[[int], None]], object]) -> tuple[flo
     than understating it."""
     average = 0.0
     for _ in range(CALIBRATION_TRIES):
-        marks: list[float] = []
-        start = time.perf_counter()
-        run(CALIBRATION_STEPS + 1, lambda _done, marks=marks: marks.append(time.perf_counter()))
-        total = time.perf_counter() - start
-        steps = [b - a for a, b in zip([start, *marks], marks, strict=False)]
-        middle = statistics.median(steps[1:])
+        clock = StepClock(SILENT, "calibration", CALIBRATION_STEPS + 1, 0)
+        run(CALIBRATION_STEPS + 1, clock)
+        total = time.perf_counter() - clock.marks[0]
+        steps = clock.durations()
+        middle = clock.seconds_per_step() or 0.0
         others = total - steps[0] - max(steps[1:])
         expected = middle * (len(steps) - 2)
         average = total / len(steps)

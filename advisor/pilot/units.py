@@ -96,10 +96,14 @@ class StepClock:
         self.marks.append(time.perf_counter())
         self.progress.advance(self.batch)
 
+    def durations(self) -> list[float]:
+        """Seconds of each step so far, the first included."""
+        return [b - a for a, b in zip(self.marks, self.marks[1:], strict=False)]
+
     def seconds_per_step(self) -> float | None:
         """The median step, the first left out (it pays for starting the loader)."""
-        durations = [b - a for a, b in zip(self.marks, self.marks[1:], strict=False)][1:]
-        return statistics.median(durations) if durations else None
+        later = self.durations()[1:]
+        return statistics.median(later) if later else None
 
 
 def fit_head(head: torch.nn.Linear, features: np.ndarray, labels: np.ndarray) -> None:
