@@ -16,7 +16,7 @@ from importlib import resources
 from typing import Literal
 
 import yaml
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from advisor.schema.base import Model
 from advisor.schema.knowledge import DomainEntry, RecipeStep, ResultRow, Rule, Study
@@ -29,6 +29,10 @@ class KnowledgeBase(Model):
     rules: list[Rule]
     domains: dict[Domain, DomainEntry]
     recipe: list[RecipeStep]
+    sealed: list[str] = Field(
+        default_factory=list,
+        description="Studies sealed away as the final test of the gain model: never fitted on.",
+    )
 
     @model_validator(mode="after")
     def _references_resolve(self) -> KnowledgeBase:
@@ -53,6 +57,9 @@ class KnowledgeBase(Model):
             for cite in step.cites:
                 if cite.study not in self.studies:
                     raise ValueError(f"recipe step {step.id} cites unknown study {cite.study}")
+        unknown_sealed = set(self.sealed) - set(self.studies)
+        if unknown_sealed:
+            raise ValueError(f"sealed_studies.txt names unknown studies {sorted(unknown_sealed)}")
         if set(self.domains) != set(Domain):
             raise ValueError("domains.yaml must describe every domain of the vocabulary")
         return self
@@ -94,7 +101,20 @@ def parse_results(text: str) -> list[ResultRow]:
     ]
 
 
-FILES = ("studies.yaml", "results.csv", "rules.yaml", "domains.yaml", "recipe.yaml")
+def parse_sealed(text: str) -> list[str]:
+    """Study ids, one per line; ``#`` starts a comment (the seed and the date of the draw)."""
+    lines = (line.split("#", 1)[0].strip() for line in text.splitlines())
+    return [line for line in lines if line]
+
+
+FILES = (
+    "studies.yaml",
+    "results.csv",
+    "rules.yaml",
+    "domains.yaml",
+    "recipe.yaml",
+    "sealed_studies.txt",
+)
 
 
 def build_knowledge(texts: Mapping[str, str]) -> KnowledgeBase:
@@ -107,6 +127,7 @@ def build_knowledge(texts: Mapping[str, str]) -> KnowledgeBase:
         rules=[Rule.model_validate(entry) for entry in yaml.safe_load(texts["rules.yaml"])],
         domains={Domain(entry["id"]): DomainEntry.model_validate(entry) for entry in domains},
         recipe=[RecipeStep.model_validate(entry) for entry in yaml.safe_load(texts["recipe.yaml"])],
+        sealed=parse_sealed(texts.get("sealed_studies.txt", "")),
     )
 
 

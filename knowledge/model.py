@@ -1,11 +1,12 @@
-"""The fitted gain model as data: what the self-supervised family gains over supervised transfer.
+"""The fitted gain model as data: what a self-supervised arm gains over supervised transfer, as a
+meta-regression on the setting's moderators with a random effect per study.
 
-The model reads a setting through the rules. Each rule that fires and compares an arm with plain
-transfer casts a vote of its strength (1-3 stars) for or against the arm; the votes add up, and
-one fitted scale turns the total into an expected gain. The gain is modelled on the asinh scale,
-because the studies report different metrics, from AUC near its ceiling to top-1 on 10,000
-classes: asinh is linear within a few points and logarithmic beyond, so one study's 30-point
-gaps cannot drown another's 3-point ones. The JSON holds the whole model; nothing is unpickled.
+The gain is modelled on the asinh scale, because the studies report different metrics, from AUC
+near its ceiling to top-1 on thousands of classes: asinh is linear within a few points and
+logarithmic beyond, so one study's 30-point gaps cannot drown another's 3-point ones. A new
+dataset is a new study, so its predictive spread holds the coefficients' uncertainty, the
+between-study spread and the within-study noise. The JSON holds the whole model; nothing is
+unpickled.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 import math
 from functools import cache
 from importlib import resources
+from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -30,41 +32,60 @@ class FitMetrics(BaseModel):
     sign_agreement: float = Field(description="In-sample share of rows whose sign is predicted.")
 
 
+class RuleCheck(BaseModel):
+    """Whether the fitted coefficient a rule stands for points the way the rule says."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rule: str
+    term: str
+    sign: Literal[-1, 1] = Field(description="The sign the rule implies for the coefficient.")
+    coefficient: float
+    low: float
+    high: float
+    status: Literal["supported", "consistent", "contradicted"] = Field(
+        description="supported: the 90% interval lies on the rule's side; contradicted: on the "
+        "other side; consistent: it spans 0."
+    )
+
+
 class GainModel(BaseModel):
-    """Posterior of a Bayesian regression of asinh(gap) on the strength-weighted rule vote."""
+    """Posterior of the meta-regression of asinh(gap) on the moderators."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     method: str
     command: str = Field(description="The command that rebuilds this file.")
-    rules: list[str] = Field(description="Rule ids, in the order of the weights.")
-    strength: list[float] = Field(description="Each rule's vote (its strength; 0 if unusable).")
-    scale: float = Field(ge=0, description="Fitted asinh-scale gain per star of net vote.")
-    scale_variance: float = Field(ge=0, description="Posterior variance of the scale.")
-    noise_variance: float
-    probability_scale: float = Field(
-        description="Standard deviation (asinh scale) that turns an expected gain into a "
-        "probability: the noise plus the scale's uncertainty averaged over the fit rows."
-    )
+    terms: list[str] = Field(description="Moderator names, in the order of the coefficients.")
+    prior_mean: list[float]
+    prior_sd: list[float]
+    coefficients: list[float] = Field(description="Posterior mean, asinh scale per unit.")
+    covariance: list[list[float]] = Field(description="Posterior covariance of the coefficients.")
+    between_study_variance: float = Field(ge=0, description="tau^2, asinh scale.")
+    within_study_variance: float = Field(gt=0, description="sigma^2, asinh scale.")
+    rule_checks: list[RuleCheck]
     fit_rows: list[str]
+    excluded_studies: list[str] = Field(description="Studies kept out of the fit (sealed).")
     metrics: FitMetrics
 
-    def vote(self, directions: dict[str, int]) -> float:
-        """Net strength of the fired rules for the arm (rules unknown to the model count 0)."""
-        pairs = zip(self.rules, self.strength, strict=True)
-        return float(sum(directions.get(rule, 0) * strength for rule, strength in pairs))
+    def predict(self, x: np.ndarray) -> tuple[float, float]:
+        """Expected gain and predictive standard deviation for a new study's setting ``x``,
+        both on the asinh scale."""
+        beta = np.asarray(self.coefficients)
+        cov = np.asarray(self.covariance)
+        mean = float(x @ beta)
+        variance = float(x @ cov @ x) + self.between_study_variance + self.within_study_variance
+        return mean, math.sqrt(variance)
 
-    def predict(self, directions: dict[str, int]) -> tuple[float, float]:
-        """Expected gain and predictive standard deviation, both on the asinh scale."""
-        vote = self.vote(directions)
-        return self.scale * vote, math.sqrt(self.noise_variance + self.scale_variance * vote**2)
-
-    def probabilities(self, means: np.ndarray) -> np.ndarray:
-        """P(gain > 0) for expected gains, on the model's fixed scale, so that the probability
-        moves with the expected gain alone (and so stays monotone wherever the gain is)."""
+    @staticmethod
+    def probability(mean: float, sd: float) -> float:
+        """P(gain > 0) under the predictive normal."""
         from scipy.stats import norm
 
-        return norm.cdf(np.asarray(means) / self.probability_scale)
+        return float(norm.cdf(mean / sd))
+
+    def check(self, rule: str) -> RuleCheck | None:
+        return next((c for c in self.rule_checks if c.rule == rule), None)
 
 
 @cache

@@ -5,10 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from advisor.advice.rules import directions, fired_rules
+from advisor.advice.moderators import moderators
+from advisor.advice.rules import fired_rules
 from advisor.knowledge.base import KnowledgeBase
 from advisor.knowledge.model import GainModel
-from advisor.schema.vocabulary import SSL_ARMS, Paradigm
+from advisor.schema.vocabulary import SSL_ARMS, TRANSFER, Paradigm
+
+TOSS_UP = 0.6
+"""Below this probability for the likelier side the verdict is a toss-up: it names transfer, the
+arm that needs no pretraining compute, and says a pilot is what will decide. A convention: 60:40
+is the least lean a user should act on without measuring."""
 
 
 class Assessment:
@@ -16,16 +22,10 @@ class Assessment:
 
     def __init__(self, values: dict[str, Any], kb: KnowledgeBase, model: GainModel) -> None:
         self.fired = fired_rules(kb.rules, values)
-        self.estimates: dict[Paradigm, tuple[float, float]] = {}
-        for arm in SSL_ARMS:
-            self.estimates[arm] = model.predict(directions(self.fired, values, arm))
-        self.best = max(SSL_ARMS, key=lambda arm: (self.estimates[arm][0], self._preferred(arm)))
-        mean = self.estimates[self.best][0]
-        self.p_family = float(model.probabilities(mean))
-        self.verdict: Paradigm = self.best if mean > 0 else "tl"
-
-    def _preferred(self, arm: Paradigm) -> int:
-        """Strength of the fired rules that prefer ``arm`` to the other self-supervised arm,
-        the tie-break between two arms the model rates alike."""
-        other = SSL_ARMS[1] if arm == SSL_ARMS[0] else SSL_ARMS[0]
-        return sum(r.strength for r in self.fired if arm in r.favours and other in r.over)
+        self.estimates: dict[Paradigm, tuple[float, float]] = {
+            arm: model.predict(moderators(values, arm)) for arm in SSL_ARMS
+        }
+        self.best = max(SSL_ARMS, key=lambda arm: self.estimates[arm][0] / self.estimates[arm][1])
+        self.p_family = model.probability(*self.estimates[self.best])
+        self.toss_up = max(self.p_family, 1 - self.p_family) < TOSS_UP
+        self.verdict: Paradigm = self.best if self.p_family > 0.5 and not self.toss_up else TRANSFER

@@ -13,7 +13,8 @@ import math
 from scipy.stats import norm
 
 from advisor import __version__
-from advisor.advice.assessment import Assessment
+from advisor.advice.assessment import TOSS_UP, Assessment
+from advisor.advice.features import DISAGREEMENT
 from advisor.advice.flips import flips
 from advisor.advice.recipe import build_recipe, cite
 from advisor.advice.rules import direction
@@ -40,13 +41,9 @@ from advisor.schema.vocabulary import (
     Paradigm,
 )
 
-THIN_EVIDENCE_WIDENING = 1.5
-"""Factor on the predictive spread when the dataset lies outside what the fit rows cover (size,
-domain or task): a convention, stated in the caveats whenever it applies."""
 
-
-def _gain(mean: float, sd: float, widen: float) -> Gain:
-    half = norm.ppf(0.5 + DECISION_LEVEL / 2) * sd * widen
+def _gain(mean: float, sd: float) -> Gain:
+    half = norm.ppf(0.5 + DECISION_LEVEL / 2) * sd
     return Gain(
         mean=round(math.sinh(mean), 2),
         low=round(math.sinh(mean - half), 2),
@@ -55,7 +52,7 @@ def _gain(mean: float, sd: float, widen: float) -> Gain:
     )
 
 
-def _reason(rule: Rule, kb: KnowledgeBase) -> Reason:
+def _reason(rule: Rule, kb: KnowledgeBase, model: GainModel) -> Reason:
     pushes = {direction(rule, arm) for arm in SSL_ARMS} - {0}
     if pushes == {1}:
         side = "ssl-family"
@@ -65,8 +62,10 @@ def _reason(rule: Rule, kb: KnowledgeBase) -> Reason:
         side = "within-ssl-family"
     else:
         side = "neutral"
+    check = model.check(rule.id)
     return Reason(
         rule=rule.id,
+        model_check=check.status if check is not None else None,
         text=rule.statement,
         favours=rule.favours,
         over=rule.over,
@@ -99,18 +98,19 @@ def _coverage_caveats(features: DecisionFeatures, kb: KnowledgeBase, model: Gain
     return caveats
 
 
-def _caveats(features: DecisionFeatures, fired: list[Rule], coverage: list[str]) -> list[str]:
+def _caveats(
+    features: DecisionFeatures, fired: list[Rule], coverage: list[str], model: GainModel
+) -> list[str]:
     caveats = list(coverage)
-    if coverage:
-        caveats.append(
-            f"Because of that the interval is widened {THIN_EVIDENCE_WIDENING}x (a convention)."
-        )
     if features.domain_gap is None:
         caveats.append(
-            f"The domain gap is {features.domain_gap_basis}, so the rules that read it stayed "
-            "silent; `advisor analyze` with its probes measures it."
+            f"The domain gap is {features.domain_gap_basis}, so the estimate takes the middle of "
+            "its scale; `advisor analyze` with its probes measures it."
         )
-    elif features.domain_gap_origin not in (Origin.measured, Origin.given):
+    elif (
+        features.domain_gap_origin not in (Origin.measured, Origin.given)
+        and features.measured_domain_gap is None
+    ):
         caveats.append(
             f"The domain gap ({features.domain_gap:.2f}) is {features.domain_gap_basis}, not a "
             "measurement of these images; `advisor analyze` measures it."
@@ -118,7 +118,8 @@ def _caveats(features: DecisionFeatures, fired: list[Rule], coverage: list[str])
     if features.fine_grained_origin is Origin.assumed:
         caveats.append(
             "The labels are taken as coarse, because the images alone do not tell; if they are "
-            "fine-grained (species, models), say so in a card: it favours transfer."
+            "fine-grained (species, models), say so (`--fine-grained`, or fine_grained: true in "
+            "a card): it favours transfer."
         )
     if features.source not in ("imagenet-1k", "imagenet"):
         caveats.append(
@@ -130,12 +131,45 @@ def _caveats(features: DecisionFeatures, fired: list[Rule], coverage: list[str])
             "There are no unlabeled images: self-supervision could only reuse the labeled "
             "images without their labels."
         )
+    measured = features.measured_domain_gap
+    if measured is not None and features.domain is not None:
+        typical = features.domain_gap
+        agree = typical is not None and abs(measured - typical) < DISAGREEMENT
+        caveats.append(
+            f"You declared the {features.domain.value} domain, whose typical gap "
+            f"({'none' if typical is None else f'{typical:.2f}'}) the estimate uses; the probes "
+            f"measured {measured:.2f} on these images"
+            + (", in line with it." if agree else ", which does not agree with it.")
+        )
+    if features.measured_pool_relation is not None:
+        caveats.append(
+            f"You declared the unlabeled pool '{features.pool_relation.value}'; the probes' "
+            f"distance between labeled and unlabeled images suggests "
+            f"'{features.measured_pool_relation.value}'."
+        )
     caveats.extend(
         f"Rule {rule.id} rests partly on secondary material (a third party's summary)."
         for rule in fired
         if rule.secondary
     )
+    for rule in fired:
+        check = model.check(rule.id)
+        if check is not None and check.status == "contradicted":
+            caveats.append(
+                f"The fitted model contradicts rule {rule.id}: its {check.term} coefficient is "
+                f"{check.coefficient:+.2f} (90% interval {check.low:+.2f} to {check.high:+.2f}), "
+                "against the rule's direction; the estimate follows the fit."
+            )
     return caveats
+
+
+def _toss_up_note(p_family: float) -> str:
+    return (
+        f"Toss-up: the evidence gives the self-supervised family {p_family:.0%} against "
+        f"transfer, short of the {TOSS_UP:.0%} either way that a verdict needs. Transfer is "
+        "named because it needs no pretraining compute; a pilot (`advisor pilot`) on your data "
+        "is what will decide."
+    )
 
 
 def recommend(
@@ -148,26 +182,29 @@ def recommend(
     model = model or load_model()
     assessment = Assessment(features.model_dump(), kb, model)
     coverage = _coverage_caveats(features, kb, model)
-    widen = THIN_EVIDENCE_WIDENING if coverage else 1.0
     arms = {}
     for arm in SSL_ARMS:
         mean, sd = assessment.estimates[arm]
         arms[arm] = ArmEstimate(
-            gain=_gain(mean, sd, widen),
-            probability=round(float(model.probabilities(mean)), 3),
+            gain=_gain(mean, sd),
+            probability=round(model.probability(mean, sd), 3),
         )
     verdict = assessment.verdict
     p_family = assessment.p_family
+    caveats = _caveats(features, assessment.fired, coverage, model)
+    if assessment.toss_up:
+        caveats.insert(0, _toss_up_note(p_family))
     return Recommendation(
         tool_version=__version__,
         name=name,
         verdict=verdict,
         probability=round(p_family if verdict != "tl" else 1 - p_family, 3),
+        toss_up=assessment.toss_up,
         expected_gain=arms[assessment.best].gain,
         arms=arms,
-        reasons=[_reason(rule, kb) for rule in assessment.fired],
-        caveats=_caveats(features, assessment.fired, coverage),
-        flip=flips(features, verdict, kb, model),
+        reasons=[_reason(rule, kb, model) for rule in assessment.fired],
+        caveats=caveats,
+        flip=flips(features, verdict, lambda values: Assessment(values, kb, model).verdict),
         recipe=build_recipe(features, verdict, kb),
         features=features,
         model=ModelInfo(
@@ -183,14 +220,9 @@ def combine_with_pilot(
     model: GainModel | None = None,
 ) -> Recommendation:
     """The literature's estimate for the pilot's best self-supervised arm, moved towards what
-    the pilot measured for it by the pilot's share of the precision (on the asinh scale of the
-    model).
-
-    The two are averaged, not multiplied as independent evidence would be: the literature is
-    about other datasets and the pilot about a short run on this one, so neither makes the
-    other more certain. With the spreads averaged by the same weights as the means, the
-    probability always lies between the literature's and the pilot's own, so a pilot that found
-    no clear winner can move it only towards its own uncertainty. A pilot whose SSL arms were
+    the pilot measured for it (``_PilotBlend``), so that a pilot that found no clear winner can
+    move it only towards its own uncertainty; the flip conditions are searched on the same
+    blend, so they stay true after a pilot changed the verdict. A pilot whose SSL arms were
     still improving when they lost is not taken as evidence against them, and an arm whose run
     failed is not taken as evidence at all."""
     kb = kb or load_knowledge()
@@ -213,38 +245,42 @@ def combine_with_pilot(
             "its result is not counted against them; run a longer pilot."
         )
         return _with_linear_protocol(rec.model_copy(update={"caveats": [*notes, why]}), pilot)
+    blend = _PilotBlend(best)
     assessment = Assessment(rec.features.model_dump(), kb, model)
     prior_mean, prior_sd = assessment.estimates[best.arm]
-    points = best.accuracy_points
-    z = norm.ppf(0.5 + best.level / 2)
-    pilot_mean = math.asinh(points)
-    # the interval's own ends carried to the asinh scale, so that an interval that spans 0
-    # stays as wide there as it is in points
-    pilot_sd = max((math.asinh(best.high) - math.asinh(best.low)) / (2 * z), 1e-3)
-    weight = prior_sd**2 / (prior_sd**2 + pilot_sd**2)
-    mean = weight * pilot_mean + (1 - weight) * prior_mean
-    sd = weight * pilot_sd + (1 - weight) * prior_sd
-    spread = weight * pilot_sd + (1 - weight) * model.probability_scale
-    p_arm = float(norm.cdf(mean / spread))
-    verdict: Paradigm = best.arm if mean > 0 else "tl"
-    gain = _gain(mean, sd, 1.0)
+    mean, sd, p_arm, weight = blend(prior_mean, prior_sd)
+    toss_up = max(p_arm, 1 - p_arm) < TOSS_UP
+    verdict: Paradigm = best.arm if p_arm > 0.5 and not toss_up else TRANSFER
+    gain = _gain(mean, sd)
     arms = dict(rec.arms)
     arms[best.arm] = ArmEstimate(gain=gain, probability=round(p_arm, 3))
+
+    def judge(values: dict) -> Paradigm:
+        moved = Assessment(values, kb, model)
+        p = blend(*moved.estimates[best.arm])[2]
+        return best.arm if p > 0.5 and max(p, 1 - p) >= TOSS_UP else TRANSFER
+
+    caveats = [note for note in notes if not note.startswith("Toss-up:")]
+    if toss_up:
+        caveats.insert(0, _toss_up_note(p_arm))
     combined = rec.model_copy(
         update={
             "verdict": verdict,
             "probability": round(p_arm if verdict != "tl" else 1 - p_arm, 3),
+            "toss_up": toss_up,
             "expected_gain": gain,
             "arms": arms,
             "caveats": [
-                *notes,
+                *caveats,
                 *pilot.caveats,
-                "The flip conditions describe the literature's estimate, before the pilot.",
+                "The flip conditions combine the literature's estimate with the pilot's "
+                "measurement, as the verdict does.",
             ],
+            "flip": flips(rec.features, verdict, judge),
             "recipe": build_recipe(rec.features, verdict, kb),
             "pilot": PilotEvidence(
                 arm=best.arm,
-                measured_points=points,
+                measured_points=best.accuracy_points,
                 low=best.low,
                 high=best.high,
                 prior_points=round(math.sinh(prior_mean), 2),
@@ -253,6 +289,30 @@ def combine_with_pilot(
         }
     )
     return _with_linear_protocol(combined, pilot)
+
+
+class _PilotBlend:
+    """A prior estimate (asinh scale) averaged with a pilot's measured difference by the
+    pilot's share of the precision.
+
+    The two are averaged, not multiplied as independent evidence would be: the literature is
+    about other datasets and the pilot about a short run on this one, so neither makes the
+    other more certain. With the spreads averaged by the same weights as the means, the
+    probability always lies between the literature's and the pilot's own."""
+
+    def __init__(self, measured) -> None:
+        z = norm.ppf(0.5 + measured.level / 2)
+        self.mean = math.asinh(measured.accuracy_points)
+        # the interval's own ends carried to the asinh scale, so that an interval that spans 0
+        # stays as wide there as it is in points
+        self.sd = max((math.asinh(measured.high) - math.asinh(measured.low)) / (2 * z), 1e-3)
+
+    def __call__(self, prior_mean: float, prior_sd: float) -> tuple[float, float, float, float]:
+        """Mean, spread, P(arm beats transfer) and the pilot's weight."""
+        weight = prior_sd**2 / (prior_sd**2 + self.sd**2)
+        mean = weight * self.mean + (1 - weight) * prior_mean
+        sd = weight * self.sd + (1 - weight) * prior_sd
+        return mean, sd, float(norm.cdf(mean / sd)), weight
 
 
 def _projected(pilot: PilotResult) -> list[str]:

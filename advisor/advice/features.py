@@ -8,28 +8,63 @@ from advisor.schema.analysis import Analysis
 from advisor.schema.card import DatasetCard
 from advisor.schema.decision import DecisionFeatures
 from advisor.schema.profile import NoticeKind, Profile
-from advisor.schema.vocabulary import DENSE_TASKS, MEDICAL_DOMAINS, Origin, Task
+from advisor.schema.vocabulary import (
+    DENSE_TASKS,
+    EVALUATION_SPLITS,
+    MEDICAL_DOMAINS,
+    Domain,
+    Origin,
+    PoolRelation,
+    Protocol,
+    Task,
+)
 
 GRAYSCALE_MODES = frozenset({"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
+
+POOL_SHIFT_RELATED = 1.0
+"""Proxy A-distance between labeled and unlabeled images from which the pool reads as another
+collection (``related``) rather than more of the same one. Whether it is also another modality
+or sensor (``other``) the distance cannot tell: that one is declared with ``--pool other``."""
+
+
+DISAGREEMENT = 0.2
+"""A measured domain gap this far from the declared domain's typical one is said to disagree."""
+
+
+def _typical_gap(domain: Domain, kb: KnowledgeBase) -> tuple[float | None, str, Origin]:
+    entry = kb.domains[domain]
+    if entry.domain_gap is None:
+        return None, f"not known: the {domain.value} domain has no typical value", Origin.unknown
+    return entry.domain_gap, f"typical of the {domain.value} domain ({entry.basis})", Origin.typical
+
+
+def pool_images(labeled: int, unlabeled: int, relation: PoolRelation) -> int:
+    """Images self-supervision could use: the labeled ones only when the pool is ``same``."""
+    return labeled if relation is PoolRelation.same else labeled + unlabeled
 
 
 def features_from_card(card: DatasetCard, kb: KnowledgeBase | None = None) -> DecisionFeatures:
     kb = kb or load_knowledge()
-    entry = kb.domains[card.domain]
     if card.domain_gap is not None:
         gap, basis, origin = card.domain_gap, "given in the card", Origin.given
-    elif entry.domain_gap is not None:
-        gap = entry.domain_gap
-        basis = f"typical of the {card.domain.value} domain ({entry.basis})"
-        origin = Origin.typical
     else:
-        gap, basis = None, f"not known: the {card.domain.value} domain has no typical value"
-        origin = Origin.unknown
+        gap, basis, origin = _typical_gap(card.domain, kb)
+    relation = card.pool_relation
+    if card.pool is not None:
+        relation_basis, relation_origin = "given in the card", Origin.given
+    else:
+        relation_basis = (
+            "assumed: no unlabeled images, so only the labeled ones"
+            if relation is PoolRelation.same
+            else "assumed: more images of the labeled ones' source (the default)"
+        )
+        relation_origin = Origin.assumed
+    given_protocol = "protocol" in card.model_fields_set
     return DecisionFeatures(
         labeled_images=card.labeled_images,
         labeled_per_class=card.labeled_images / card.classes,
         unlabeled_images=card.unlabeled_images,
-        pool_images=card.unlabeled_images + card.labeled_images,
+        pool_images=pool_images(card.labeled_images, card.unlabeled_images, relation),
         classes=card.classes,
         imbalance_ratio=card.imbalance_ratio,
         image_size=card.image_size,
@@ -49,6 +84,11 @@ def features_from_card(card: DatasetCard, kb: KnowledgeBase | None = None) -> De
         logme=None,
         pool_shift=None,
         source=card.source,
+        protocol=card.protocol,
+        protocol_origin=Origin.given if given_protocol else Origin.assumed,
+        pool_relation=relation,
+        pool_relation_basis=relation_basis,
+        pool_relation_origin=relation_origin,
     )
 
 
@@ -59,43 +99,119 @@ def _all_grayscale(profile: Profile) -> bool:
     return bool(profile.modes) and set(colour) <= {"RGB"} and colour.get("RGB", 0) == gray_rgb
 
 
-def features_from_analysis(analysis: Analysis) -> DecisionFeatures | None:
-    """Features of an analysed dataset; None without labeled images (nothing to advise on)."""
-    profile, probes = analysis.profile, analysis.probes
+def training_labels(profile: Profile) -> int:
+    """Labeled images a model learns from: those outside val/test when the data has both."""
+    training = sum(
+        counts.labeled for name, counts in profile.splits.items() if name not in EVALUATION_SPLITS
+    )
+    return training or profile.labeled
+
+
+def _measured_relation(unlabeled: int, shift: float | None) -> tuple[PoolRelation, str, Origin]:
+    if unlabeled == 0:
+        return PoolRelation.same, "no unlabeled images, so only the labeled ones", Origin.assumed
+    if shift is None:
+        return (
+            PoolRelation.same_collection,
+            "assumed: more images of the labeled ones' source (the probes did not compare them)",
+            Origin.assumed,
+        )
+    relation = PoolRelation.related if shift >= POOL_SHIFT_RELATED else PoolRelation.same_collection
+    return (
+        relation,
+        f"measured: proxy A-distance {shift:.2f} between labeled and unlabeled images "
+        f"({'at least' if relation is PoolRelation.related else 'below'} {POOL_SHIFT_RELATED:g})",
+        Origin.measured,
+    )
+
+
+def no_advice_reason(analysis: Analysis) -> str | None:
+    """Why an analysed dataset gets no recommendation (None: it gets one)."""
+    profile = analysis.profile
+    if profile.files.images == 0:
+        return "No readable images were found, so there is nothing to advise on."
     if profile.labeled == 0:
+        return (
+            "No image has a label (labels come from class folders or a manifest), and the "
+            "advice compares ways of learning from labels; add labeled images, or describe the "
+            "dataset in a card for `advisor decide`."
+        )
+    if len(profile.classes) < 2:
+        return "The labeled images are all of one class; the advice needs at least two."
+    return None
+
+
+def features_from_analysis(
+    analysis: Analysis, kb: KnowledgeBase | None = None
+) -> DecisionFeatures | None:
+    """Features of an analysed dataset, with what the user declared used beside what the probes
+    measured; None when there is no advice to give (``no_advice_reason`` says why).
+
+    A declared domain's typical gap is used in place of the measured one: the gain model was
+    fitted on the typical gaps of the studies' domains, so a declared domain puts the user on the
+    scale of the evidence, and the probes' gap alone has read a set of brain MRI as near the
+    source. The measured gap is still shown beside it."""
+    kb = kb or load_knowledge()
+    profile, probes, declared = analysis.profile, analysis.probes, analysis.declared
+    if no_advice_reason(analysis) is not None:
         return None
-    classes = len(profile.classes) or None
+    labeled = training_labels(profile)
+    classes = len(profile.classes)
     gap_value = probes.domain_gap.score.value if probes is not None else None
-    if gap_value is not None:
+    measured_gap = None
+    if declared.domain is not None:
+        gap, basis, origin = _typical_gap(declared.domain, kb)
+        basis += "; declared"
+        measured_gap = gap_value
+    elif gap_value is not None:
         gap = gap_value
         basis = f"measured by the probes ({probes.backbone}, {probes.resolution} px)"
         origin = Origin.measured
     else:
         gap, basis, origin = None, "not measured: the probes did not run", Origin.unknown
     transfer = probes.transferability if probes is not None else None
+    shift = probes.domain_gap.pool_shift_pad.value if probes is not None else None
+    relation, relation_basis, relation_origin = _measured_relation(profile.unlabeled, shift)
+    measured_relation = None
+    if declared.pool is not None:
+        if relation_origin is Origin.measured and relation is not declared.pool:
+            measured_relation = relation
+        relation, relation_basis, relation_origin = declared.pool, "declared", Origin.given
+    task = declared.task or Task.classification
+    if declared.fine_grained is not None:
+        fine, fine_basis, fine_origin = declared.fine_grained, "declared", Origin.given
+    else:
+        fine, fine_origin = False, Origin.assumed
+        fine_basis = "assumed: the images alone do not tell"
     return DecisionFeatures(
-        labeled_images=profile.labeled,
-        labeled_per_class=profile.labeled / classes if classes else None,
+        labeled_images=labeled,
+        labeled_per_class=labeled / classes,
         unlabeled_images=profile.unlabeled,
-        pool_images=profile.labeled + profile.unlabeled,
+        pool_images=pool_images(labeled, profile.unlabeled, relation),
         classes=classes,
         imbalance_ratio=profile.imbalance.max_min_ratio if profile.imbalance else None,
         image_size=round(profile.sizes.short_side.median) if profile.files.images else None,
         grayscale=_all_grayscale(profile),
-        task=Task.classification,
-        fine_grained=False,
-        fine_grained_basis="assumed: the images alone do not tell (the probes' separation "
-        "threshold is not calibrated)",
-        fine_grained_origin=Origin.assumed,
-        domain=None,
+        task=task,
+        fine_grained=fine,
+        fine_grained_basis=fine_basis,
+        fine_grained_origin=fine_origin,
+        domain=declared.domain,
         domain_gap=gap,
         domain_gap_basis=basis,
         domain_gap_origin=origin,
-        medical=False,
-        dense=False,
+        medical=declared.domain in MEDICAL_DOMAINS,
+        dense=task in DENSE_TASKS,
         linear_probe_accuracy=transfer.linear_probe_accuracy.value if transfer else None,
         knn_accuracy=transfer.knn_accuracy.value if transfer else None,
         logme=transfer.logme.value if transfer else None,
-        pool_shift=probes.domain_gap.pool_shift_pad.value if probes is not None else None,
+        pool_shift=shift,
         source=probes.backbone if probes is not None else "imagenet",
+        protocol=declared.protocol or Protocol.fine_tune,
+        protocol_origin=Origin.given if declared.protocol is not None else Origin.assumed,
+        pool_relation=relation,
+        pool_relation_basis=relation_basis,
+        pool_relation_origin=relation_origin,
+        measured_domain_gap=measured_gap,
+        measured_pool_relation=measured_relation,
     )

@@ -1,58 +1,91 @@
-"""Fitting the gain model on the published comparisons (``advisor knowledge fit``).
+"""Fitting the gain model on the published direct comparisons (``advisor knowledge fit``).
 
-Why one fitted scale on the rules' vote (scikit-learn's BayesianRidge, no intercept): there are a
-few dozen comparisons from six studies, each exploring its own corner (one only huge label sets,
-one only medical images, one only public checkpoints). Models with a weight per raw feature, or
-per rule, described studies rather than settings: held out one study at a time they agreed with
-fewer clear cases than the unfitted rules (benchmarks/decision_quality.py). The rules carry what
-the literature agrees on across studies, so they fix the direction and the relative weights; the
-rows fix what the vote is worth in points and how noisy it is, which the probability and the
-interval need, and the Bayesian posterior gives both in closed form. No intercept: when no rule
-fires the model has no reason to prefer either side. Each study counts once (its rows share a
-weight of 1), so a study that reports many settings does not outvote one with a headline number.
+Why a meta-regression with a random effect per study, written as a small conjugate Gaussian
+model in numpy rather than taken from statsmodels' MixedLM: the data are a few dozen studies of
+one to twenty rows each, several of which set a moderator that no other study varies; MixedLM's
+maximum likelihood leaves such coefficients free (or fails to converge), where a weak Gaussian
+prior on every coefficient keeps them near zero until the data say otherwise. With the two
+variances fixed, the posterior of the coefficients is Gaussian in closed form; the variances are
+chosen by the marginal likelihood on a fixed grid (empirical Bayes), so the fit is deterministic
+and takes milliseconds. The random effect lets one study's rows share a quirk without that quirk
+becoming a rule, and it enters every prediction for a new dataset, which is a new study.
+
+The priors are centred on zero for every moderator that the direct comparisons vary: there the
+direct evidence speaks for itself. A moderator that no direct comparison varies (fine-grained
+labels, methods of the pretext era, a pool of another modality: the evidence for those comes
+from other kinds of comparison, such as in-domain supervised against in-domain self-supervised
+training) takes its prior from the rule that speaks for it, half a prior standard deviation in
+the rule's direction; otherwise the advice would ignore what those studies found. The rules are
+checked against the fitted coefficients, and one that the evidence contradicts is reported
+(``rule_checks``), never silently kept.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
-from sklearn.linear_model import BayesianRidge
 
-from advisor.advice.rules import directions
+from advisor.advice.moderators import moderators
 from advisor.knowledge.base import KnowledgeBase
-from advisor.knowledge.model import FitMetrics, GainModel
-from advisor.schema.knowledge import ResultRow, Rule
+from advisor.knowledge.model import FitMetrics, GainModel, RuleCheck
+from advisor.schema.knowledge import ResultRow
 from advisor.schema.vocabulary import (
+    CLASSIFICATION_TASKS,
     DENSE_TASKS,
+    DIRECT_KINDS,
     MEDICAL_DOMAINS,
-    SSL_FAMILY_VS_SUPERVISED,
+    MODEL_TERMS,
     Kind,
     Paradigm,
 )
 
 FIT_COMMAND = "advisor knowledge fit -o knowledge/model.json"
 
+PRIOR_SD: dict[str, float] = {
+    "intercept": 1.0,
+    "continued": 0.75,
+    "frozen": 0.75,
+    "log_labeled": 0.5,
+    "log_pool": 0.5,
+    "pool_same": 0.75,
+    "pool_related": 0.75,
+    "pool_other": 0.75,
+    "domain_gap": 1.5,
+    "fine_grained": 0.75,
+    "early_ssl": 0.75,
+}
+"""Prior standard deviations on the asinh scale, per unit of each moderator: an indicator or a
+decade of images moving the gap by up to about sinh(1.5) = 2 points is unremarkable, the whole
+domain-gap scale by about 4. Set before any fit on the new rows."""
 
-def gain_rows(kb: KnowledgeBase, exclude_studies: Iterable[str] = ()) -> list[ResultRow]:
-    """Image comparisons of the self-supervised family against supervised pretraining."""
+RULE_PRIOR_SHIFT = 0.5
+"""Prior mean of a moderator no direct comparison varies, in prior standard deviations, in the
+direction of the rule that speaks for it."""
+
+VARIANCE_GRID = np.geomspace(1e-3, 10.0, 29)
+"""Candidate values of both variances (asinh scale squared); tau^2 = 0 is tried as well."""
+
+CHECK_LEVEL_Z = 1.6448536269514722
+"""The 90% interval of a coefficient, for the rule checks (norm.ppf(0.95))."""
+
+
+def direct_rows(kb: KnowledgeBase, exclude_studies: Iterable[str] = ()) -> list[ResultRow]:
+    """Image classification comparisons of an in-domain self-supervised arm (from scratch or
+    continued) with supervised ImageNet transfer on the same target: the gap the advice is
+    about. Detection and segmentation rows stay in the knowledge base for the rules, out of the
+    fit: the tool advises on classifiers."""
     excluded = set(exclude_studies)
     return [
         row
         for row in kb.results
-        if row.kind in SSL_FAMILY_VS_SUPERVISED
+        if row.kind in DIRECT_KINDS
         and row.modality == "image"
+        and row.task in CLASSIFICATION_TASKS
+        and row.ssl_family is not None
         and row.study not in excluded
     ]
-
-
-def usable_rules(kb: KnowledgeBase, exclude_studies: Iterable[str] = ()) -> list[Rule]:
-    """Rules still backed by a study once ``exclude_studies`` are set aside, so that a study held
-    out for evaluation cannot speak through a rule written from it."""
-    excluded = set(exclude_studies)
-    return [rule for rule in kb.rules if {cite.study for cite in rule.cites} - excluded]
 
 
 def row_arm(row: ResultRow) -> Paradigm:
@@ -60,72 +93,147 @@ def row_arm(row: ResultRow) -> Paradigm:
 
 
 def row_features(kb: KnowledgeBase, row: ResultRow) -> dict[str, Any]:
-    """A published setting described with the features the rules read (None where unreported)."""
-    labeled, pool = row.labeled_images, row.pretraining_images
+    """A published setting described with the engine's features (None where unreported)."""
     return {
-        "labeled_images": labeled,
-        "pool_images": pool,
+        "labeled_images": row.labeled_images,
+        "pool_images": row.pretraining_images,
+        "pool_relation": row.pool_relation,
+        # "other" is frozen features under a trained head (an MLP, attention pooling over a
+        # slide): a frozen reading, like a linear probe
+        "protocol": row.protocol if row.protocol != "other" else "linear",
         "classes": row.classes,
         "image_size": row.image_size,
         "domain_gap": kb.domains[row.domain].domain_gap,
         "fine_grained": row.fine_grained,
-        "dense": row.task in DENSE_TASKS,
         "medical": row.domain in MEDICAL_DOMAINS,
+        "dense": row.task in DENSE_TASKS,
         "early_ssl": row.early_ssl,
     }
 
 
-def row_directions(kb: KnowledgeBase, row: ResultRow, rules: list[Rule]) -> dict[str, int]:
-    return directions(rules, row_features(kb, row), row_arm(row))
+def _log_marginal(y: np.ndarray, mean: np.ndarray, cov: np.ndarray) -> float:
+    chol = np.linalg.cholesky(cov)
+    z = np.linalg.solve(chol, y - mean)
+    return float(-0.5 * z @ z - np.log(np.diag(chol)).sum())
 
 
-def _matrix(rule_ids: list[str], found: list[dict[str, int]]) -> np.ndarray:
-    return np.array([[d.get(rule, 0) for rule in rule_ids] for d in found], dtype=float)
+def _posterior(
+    x: np.ndarray, y: np.ndarray, v: np.ndarray, m0: np.ndarray, s0: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    v_inv = np.linalg.inv(v)
+    precision = np.diag(1.0 / s0**2) + x.T @ v_inv @ x
+    cov = np.linalg.inv(precision)
+    mean = cov @ (m0 / s0**2 + x.T @ v_inv @ y)
+    return mean, (cov + cov.T) / 2
+
+
+def fit_arrays(
+    x: np.ndarray,
+    y: np.ndarray,
+    groups: Sequence[str],
+    prior_mean: np.ndarray,
+    prior_sd: np.ndarray,
+    random_effect: bool = True,
+) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """Posterior mean and covariance of the coefficients, tau^2 and sigma^2, for rows ``x``,
+    asinh gaps ``y`` and each row's study in ``groups``."""
+    same = np.equal.outer(np.asarray(groups), np.asarray(groups)).astype(float)
+    prior_part = x @ np.diag(prior_sd**2) @ x.T
+    centre = x @ prior_mean
+    taus = np.concatenate([[0.0], VARIANCE_GRID]) if random_effect else np.array([0.0])
+    best = max(
+        (
+            (_log_marginal(y, centre, prior_part + sigma2 * np.eye(len(y)) + tau2 * same), tau2, s)
+            for tau2 in taus
+            for s, sigma2 in enumerate(VARIANCE_GRID)
+        ),
+    )
+    _, tau2, s = best
+    sigma2 = float(VARIANCE_GRID[s])
+    v = sigma2 * np.eye(len(y)) + tau2 * same
+    mean, cov = _posterior(x, y, v, prior_mean, prior_sd)
+    return mean, cov, float(tau2), sigma2
+
+
+def _checks(kb: KnowledgeBase, mean: np.ndarray, cov: np.ndarray) -> list[RuleCheck]:
+    checks = []
+    for rule in kb.rules:
+        if rule.model is None:
+            continue
+        k = MODEL_TERMS.index(rule.model.term)
+        half = CHECK_LEVEL_Z * float(np.sqrt(cov[k, k]))
+        low, high = float(mean[k] - half), float(mean[k] + half)
+        side_low, side_high = sorted((low * rule.model.sign, high * rule.model.sign))
+        status = "supported" if side_low > 0 else "contradicted" if side_high < 0 else "consistent"
+        checks.append(
+            RuleCheck(
+                rule=rule.id,
+                term=rule.model.term,
+                sign=rule.model.sign,
+                coefficient=float(mean[k]),
+                low=low,
+                high=high,
+                status=status,
+            )
+        )
+    return checks
+
+
+def rule_prior_means(kb: KnowledgeBase, x: np.ndarray, prior_sd: np.ndarray) -> np.ndarray:
+    """Zero for the moderators the rows ``x`` vary; for the others, the direction of the rule
+    that speaks for them (see the module's docstring)."""
+    means = np.zeros(len(MODEL_TERMS))
+    silent = np.all(x == x[0], axis=0)
+    for rule in kb.rules:
+        if rule.model is None:
+            continue
+        k = MODEL_TERMS.index(rule.model.term)
+        if silent[k] and MODEL_TERMS[k] != "intercept":
+            means[k] = RULE_PRIOR_SHIFT * prior_sd[k] * rule.model.sign
+    return means
 
 
 def fit_gain_model(
     kb: KnowledgeBase,
     exclude_studies: Iterable[str] = (),
     experience: Sequence[tuple[dict[str, Any], Paradigm, float]] = (),
+    random_effect: bool = True,
 ) -> GainModel:
-    """Fit on every gain row (minus the excluded studies), plus local pilots given as (features,
-    arm, measured gain in points), each counting as one study; deterministic for the same data."""
-    excluded = list(exclude_studies)
-    rows = gain_rows(kb, excluded)
+    """Fit on the direct comparisons, minus the sealed and the excluded studies, plus local
+    pilots given as (features, arm, measured gain in points), each counting as its own study;
+    deterministic for the same data."""
+    excluded = sorted(set(exclude_studies) | set(kb.sealed))
+    rows = direct_rows(kb, excluded)
     if len(rows) < 3:
-        raise ValueError("the gain model needs at least 3 result rows")
-    rules = usable_rules(kb, excluded)
-    usable = {rule.id for rule in rules}
-    rule_ids = [rule.id for rule in kb.rules]
-    strength = np.array([float(rule.strength) if rule.id in usable else 0.0 for rule in kb.rules])
-    found = [row_directions(kb, row, rules) for row in rows]
-    found += [directions(rules, features, arm) for features, arm, _ in experience]
-    d = _matrix(rule_ids, found)
-    vote = d @ strength
+        raise ValueError("the gain model needs at least 3 direct comparisons")
+    x = np.array(
+        [moderators(row_features(kb, row), row_arm(row)) for row in rows]
+        + [moderators(features, arm) for features, arm, _ in experience]
+    )
     y = np.arcsinh([row.gap for row in rows] + [gain for _, _, gain in experience])
-    per_study = Counter(row.study for row in rows)
-    sample_weight = np.array([1.0 / per_study[row.study] for row in rows] + [1.0] * len(experience))
-    sample_weight *= len(sample_weight) / sample_weight.sum()
-
-    reg = BayesianRidge(fit_intercept=False).fit(vote[:, None], y, sample_weight=sample_weight)
-    scale = max(float(reg.coef_[0]), 0.0)
-    scale_variance = float(reg.sigma_[0, 0])
-    noise_variance = 1.0 / reg.alpha_
-    fitted = scale * vote
+    groups = [row.study for row in rows] + [f"pilot-{k}" for k in range(len(experience))]
+    prior_sd = np.array([PRIOR_SD[term] for term in MODEL_TERMS])
+    prior_mean = rule_prior_means(kb, x, prior_sd)
+    mean, cov, tau2, sigma2 = fit_arrays(x, y, groups, prior_mean, prior_sd, random_effect)
+    fitted = x @ mean
     return GainModel(
-        method="BayesianRidge (scikit-learn) of asinh(gap) on the strength-weighted rule vote, "
-        "no intercept, one unit of sample weight per study",
+        method="meta-regression of asinh(SSL - TL gap) on the moderators, Gaussian priors "
+        "(centred on 0, or on the rule's direction for a moderator no comparison varies), a "
+        "random intercept per study, variances by marginal likelihood (numpy, closed form)",
         command=FIT_COMMAND,
-        rules=rule_ids,
-        strength=strength.tolist(),
-        scale=scale,
-        scale_variance=scale_variance,
-        noise_variance=float(noise_variance),
-        probability_scale=float(np.sqrt(noise_variance + scale_variance * np.mean(vote**2))),
+        terms=list(MODEL_TERMS),
+        prior_mean=prior_mean.tolist(),
+        prior_sd=prior_sd.tolist(),
+        coefficients=mean.tolist(),
+        covariance=cov.tolist(),
+        between_study_variance=tau2,
+        within_study_variance=sigma2,
+        rule_checks=_checks(kb, mean, cov),
         fit_rows=[row.id for row in rows] + [f"pilot-{k}" for k in range(len(experience))],
+        excluded_studies=excluded,
         metrics=FitMetrics(
             rows=len(y),
-            studies=len(per_study) + len(experience),
+            studies=len(set(groups)),
             rmse=float(np.sqrt(np.mean((fitted - y) ** 2))),
             sign_agreement=float(np.mean(np.sign(fitted) == np.sign(y))),
         ),

@@ -1,5 +1,6 @@
-"""What would change the verdict: the same engine re-run with one feature moved, bisected to
-the value where the verdict flips."""
+"""What would change the verdict: the same judgement (the engine alone, or the engine blended
+with a pilot's measurement) re-run with one feature moved, bisected to the value where the
+verdict flips."""
 
 from __future__ import annotations
 
@@ -7,11 +8,8 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from advisor.advice.assessment import Assessment
-from advisor.knowledge.base import KnowledgeBase
-from advisor.knowledge.model import GainModel
 from advisor.schema.decision import DecisionFeatures, Flip
-from advisor.schema.vocabulary import Paradigm
+from advisor.schema.vocabulary import Origin, Paradigm, PoolRelation
 
 
 def _bisect_int(flips: Callable[[int], bool], good: int, bad: int) -> int:
@@ -26,14 +24,26 @@ def _bisect_int(flips: Callable[[int], bool], good: int, bad: int) -> int:
 
 
 def flips(
-    features: DecisionFeatures, verdict: Paradigm, kb: KnowledgeBase, model: GainModel
+    features: DecisionFeatures, verdict: Paradigm, judge: Callable[[dict[str, Any]], Paradigm]
 ) -> list[Flip]:
     base = features.model_dump()
+    relation_assumed = features.pool_relation_origin is Origin.assumed
 
     def verdict_with(**changes: Any) -> Paradigm:
         values = {**base, **changes}
-        values["pool_images"] = values["unlabeled_images"] + values["labeled_images"]
-        return Assessment(values, kb, model).verdict
+        if relation_assumed:
+            # the default relation follows the pool: none without unlabeled images
+            values["pool_relation"] = (
+                PoolRelation.same
+                if values["unlabeled_images"] == 0
+                else PoolRelation.same_collection
+            )
+        values["pool_images"] = (
+            values["labeled_images"]
+            if values["pool_relation"] == PoolRelation.same
+            else values["unlabeled_images"] + values["labeled_images"]
+        )
+        return judge(values)
 
     def changes(new: Paradigm) -> bool:
         return (new == "tl") != (verdict == "tl")
@@ -46,12 +56,13 @@ def flips(
         if changes(new):
             at = _bisect_int(lambda n: changes(verdict_with(unlabeled_images=n)), unlabeled, top)
             factor = f" ({at / unlabeled:.1f}x today)" if unlabeled else ""
+            amount = "any" if at == 1 else f"at least {at:,}"
             found.append(
                 Flip(
                     feature="unlabeled_images",
                     value=at,
                     verdict=verdict_with(unlabeled_images=at),
-                    text=f"with at least {at:,} unlabeled in-domain images"
+                    text=f"with {amount} unlabeled in-domain images"
                     f"{factor} the verdict would be {verdict_with(unlabeled_images=at)}",
                 )
             )
@@ -62,7 +73,9 @@ def flips(
                 feature="unlabeled_images",
                 value=at - 1,
                 verdict="tl",
-                text=f"with fewer than {at:,} unlabeled images the verdict would be tl",
+                text="without unlabeled images the verdict would be tl"
+                if at == 1
+                else f"with fewer than {at:,} unlabeled images the verdict would be tl",
             )
         )
 

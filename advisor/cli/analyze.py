@@ -19,6 +19,7 @@ from advisor.cli.options import (
     UnlabeledOpt,
     need_data,
 )
+from advisor.schema.vocabulary import Domain, PoolRelation, Protocol, Task
 
 
 def analyze(
@@ -75,6 +76,49 @@ def analyze(
             "truncated files found only where the format has checksums (PNG).",
         ),
     ] = False,
+    domain: Annotated[
+        Domain | None,
+        typer.Option(
+            "--domain",
+            help="What the images are (the card's vocabulary); its typical domain gap is used, "
+            "the measured one shown beside it.",
+            rich_help_panel="What the images cannot tell",
+        ),
+    ] = None,
+    task: Annotated[
+        Task | None,
+        typer.Option(
+            "--task", help="Default: classification.", rich_help_panel="What the images cannot tell"
+        ),
+    ] = None,
+    fine_grained: Annotated[
+        bool | None,
+        typer.Option(
+            "--fine-grained/--coarse",
+            help="Whether the classes are fine-grained (species, models). Default: taken as "
+            "coarse.",
+            rich_help_panel="What the images cannot tell",
+            show_default=False,
+        ),
+    ] = None,
+    protocol: Annotated[
+        Protocol | None,
+        typer.Option(
+            "--protocol",
+            help="How the network will be used: fine-tuned whole, or frozen under a linear or "
+            "k-NN probe. Default: fine-tune.",
+            rich_help_panel="What the images cannot tell",
+        ),
+    ] = None,
+    pool: Annotated[
+        PoolRelation | None,
+        typer.Option(
+            "--pool",
+            help="Where the unlabeled images come from: same (only the labeled ones), "
+            "same-collection, related (same modality and sensor) or other. Default: measured.",
+            rich_help_panel="What the images cannot tell",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
     output: OutOpt = None,
     quiet: QuietOpt = False,
@@ -89,6 +133,7 @@ def analyze(
     from advisor.probing.settings import ProbeSettings
     from advisor.render.analysis import render_analysis
     from advisor.render.decision import render_recommendation
+    from advisor.schema.analysis import Declared
     from advisor.services import analyze as service
 
     need_data(data, manifest)
@@ -113,6 +158,9 @@ def analyze(
         output=output,
         probes=probes,
         pilot=pilot,
+        declared=Declared(
+            domain=domain, task=task, fine_grained=fine_grained, protocol=protocol, pool=pool
+        ),
     )
     err = Console(stderr=True, quiet=quiet)
     started = time.perf_counter()
@@ -127,3 +175,5 @@ def analyze(
         render_analysis(Console(), analysis)
         if analysis.recommendation is not None:
             render_recommendation(Console(), analysis.recommendation)
+        elif analysis.no_advice is not None:
+            Console().print(f"No recommendation: {analysis.no_advice}")

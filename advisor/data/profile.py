@@ -27,8 +27,8 @@ from advisor.schema.profile import (
     SplitCounts,
     Spread,
 )
+from advisor.schema.vocabulary import EVALUATION_SPLITS
 
-EVALUATION_SPLITS = frozenset({"val", "test"})
 SPLIT_ORDER = ("train", "val", "test", "unsplit")
 KIND_ORDER = {kind: i for i, kind in enumerate(ProblemKind)}
 

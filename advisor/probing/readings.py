@@ -31,11 +31,6 @@ from advisor.probing.extraction import BN_STAT_IMAGES, Extracted
 from advisor.probing.scale import GapScale
 from advisor.schema.probes import DomainGap, Granularity, Measurement, Transferability
 
-FINE_GRAINED_SEPARATION = 1.0
-"""Class separation (within-class spread over between-centre distance) from which classes
-overlap as much as they differ: a convention, not a fitted value."""
-
-
 MIN_PER_CLASS = 2
 
 
@@ -253,15 +248,6 @@ def granularity_readings(x: np.ndarray, y: np.ndarray) -> Granularity:
     meaning = "within-class spread over between-class distance; >= 1: classes overlap"
     if len(set(y.tolist())) < 2:
         return Granularity(
-            class_separation=skipped(meaning, "needs labeled images of two classes", len(y)),
-            fine_grained=None,
-            threshold=FINE_GRAINED_SEPARATION,
+            class_separation=skipped(meaning, "needs labeled images of two classes", len(y))
         )
-    separation = reading(meaning, len(y), lambda: class_separation(x, y))
-    return Granularity(
-        class_separation=separation,
-        fine_grained=None
-        if separation.value is None
-        else separation.value >= FINE_GRAINED_SEPARATION,
-        threshold=FINE_GRAINED_SEPARATION,
-    )
+    return Granularity(class_separation=reading(meaning, len(y), lambda: class_separation(x, y)))

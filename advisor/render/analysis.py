@@ -243,14 +243,6 @@ def _probes(probes: Probes) -> Panel:
                 style="yellow",
             )
         )
-    if probes.granularity.fine_grained is not None:
-        kind = "fine-grained" if probes.granularity.fine_grained else "coarse"
-        parts.append(
-            Text(
-                f"classes look {kind} in this feature space "
-                f"(separation threshold {probes.granularity.threshold:g})"
-            )
-        )
     parts.append(table)
     return Panel(Group(*parts), title="Probes")
 

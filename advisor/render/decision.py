@@ -21,6 +21,14 @@ VERDICT_WORDS = {
 
 SIDE_STYLE = {"ssl-family": "green", "tl": "yellow", "within-ssl-family": "cyan", "neutral": "dim"}
 
+CHECK_WORDS = {
+    "supported": ("fit agrees", "green"),
+    "consistent": ("fit unsure", "dim"),
+    "contradicted": ("fit disagrees", "red"),
+    None: ("not in fit", "dim"),
+}
+"""What the fitted model says of each reason's direction, in the reasons table."""
+
 
 def _cites(cites: list[Cite]) -> str:
     return "; ".join(f"{c.study}, {c.where}" for c in cites)
@@ -38,12 +46,25 @@ def _bullets(items: list[Text]) -> Table:
 
 def recommendation_panel(rec: Recommendation) -> Panel:
     gain = rec.expected_gain
+    if rec.toss_up:
+        verdict = Text.assemble(
+            ("Verdict: ", "bold"),
+            ("toss-up", "bold magenta"),
+            f" - start with {rec.verdict} ({VERDICT_WORDS[rec.verdict]}), the cheaper arm, and "
+            "let a pilot decide\n",
+            ("Probability that the self-supervised family is better: ", "bold"),
+            f"{1 - rec.probability if rec.verdict == 'tl' else rec.probability:.0%}\n",
+        )
+    else:
+        verdict = Text.assemble(
+            ("Verdict: ", "bold"),
+            (rec.verdict, "bold magenta"),
+            f"  ({VERDICT_WORDS[rec.verdict]})\n",
+            ("Probability it is the better choice: ", "bold"),
+            f"{rec.probability:.0%}\n",
+        )
     head = Text.assemble(
-        ("Verdict: ", "bold"),
-        (rec.verdict, "bold magenta"),
-        f"  ({VERDICT_WORDS[rec.verdict]})\n",
-        ("Probability it is the better choice: ", "bold"),
-        f"{rec.probability:.0%}\n",
+        verdict,
         ("Expected gain of the self-supervised family over transfer: ", "bold"),
         f"{gain.mean:+.1f} points ({gain.level:.0%} interval {gain.low:+.1f} to {gain.high:+.1f})",
     )
@@ -60,11 +81,14 @@ def recommendation_panel(rec: Recommendation) -> Panel:
     reasons = Table(box=None, show_header=True, pad_edge=False, expand=False)
     reasons.add_column("pushes", no_wrap=True)
     reasons.add_column("★", no_wrap=True)
+    reasons.add_column("model", no_wrap=True)
     reasons.add_column("why", ratio=1)
     for reason in rec.reasons[:MAX_REASONS]:
+        words, style = CHECK_WORDS[reason.model_check]
         reasons.add_row(
             Text(reason.direction, style=SIDE_STYLE[reason.direction]),
             "★" * reason.strength,
+            Text(words, style=style),
             Text.assemble(reason.text, (f"  [{_cites(reason.cites)}]", "dim")),
         )
     parts: list = [head]

@@ -10,7 +10,18 @@ from advisor.schema.base import Model
 from advisor.schema.decision import Recommendation
 from advisor.schema.probes import Probes
 from advisor.schema.profile import Profile
-from advisor.schema.vocabulary import SCHEMA_VERSION
+from advisor.schema.vocabulary import SCHEMA_VERSION, Domain, PoolRelation, Protocol, Task
+
+
+class Declared(Model):
+    """What the user told ``advisor analyze`` about the data that the images cannot tell; each
+    is used beside what the probes measured, and both are shown when they disagree."""
+
+    domain: Domain | None = None
+    task: Task | None = None
+    fine_grained: bool | None = None
+    protocol: Protocol | None = None
+    pool: PoolRelation | None = None
 
 
 class Analysis(Model):
@@ -21,6 +32,8 @@ class Analysis(Model):
     seed: int
     profile: Profile
     probes: Probes | None = Field(description="None with --no-probes.")
+    declared: Declared = Field(default_factory=Declared)
     recommendation: Recommendation | None = Field(
-        description="None when there are no labeled images to advise on."
+        description="None when there is no advice; no_advice then says why."
     )
+    no_advice: str | None = Field(default=None, description="Why there is no recommendation.")

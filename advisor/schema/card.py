@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
 
-from advisor.schema.vocabulary import Domain, Task
+from advisor.schema.vocabulary import Domain, PoolRelation, Protocol, Task
 
 
 class DatasetCard(BaseModel):
@@ -34,3 +34,29 @@ class DatasetCard(BaseModel):
     linear_probe_accuracy: float | None = Field(
         default=None, ge=0, le=1, description="Linear-probe accuracy of the pretrained features."
     )
+    protocol: Protocol = Field(
+        default=Protocol.fine_tune,
+        description="How the network will be used: fine-tuned whole, or frozen under a linear "
+        "or k-NN probe.",
+    )
+    pool: PoolRelation | None = Field(
+        default=None,
+        description="Where the unlabeled images come from: 'same' (only the labeled images), "
+        "'same-collection' (more from their source), 'related' (another collection of the same "
+        "modality and sensor) or 'other' (another modality or sensor). Default: same-collection, "
+        "or same when there are no unlabeled images.",
+    )
+
+    @model_validator(mode="after")
+    def _pool_has_images(self) -> DatasetCard:
+        if self.pool not in (None, PoolRelation.same) and self.unlabeled_images == 0:
+            raise ValueError(
+                f"pool {self.pool.value!r} describes unlabeled images, but unlabeled_images is 0"
+            )
+        return self
+
+    @property
+    def pool_relation(self) -> PoolRelation:
+        if self.pool is not None:
+            return self.pool
+        return PoolRelation.same if self.unlabeled_images == 0 else PoolRelation.same_collection

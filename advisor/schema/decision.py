@@ -8,7 +8,15 @@ from typing import Literal
 from pydantic import Field
 
 from advisor.schema.base import Model
-from advisor.schema.vocabulary import SCHEMA_VERSION, Domain, Origin, Paradigm, Task
+from advisor.schema.vocabulary import (
+    SCHEMA_VERSION,
+    Domain,
+    Origin,
+    Paradigm,
+    PoolRelation,
+    Protocol,
+    Task,
+)
 
 
 class DecisionFeatures(Model):
@@ -44,6 +52,24 @@ class DecisionFeatures(Model):
     logme: float | None
     pool_shift: float | None = Field(description="Proxy A-distance, labeled vs unlabeled images.")
     source: str
+    protocol: Protocol = Field(description="How the network will be used on the labels.")
+    protocol_origin: Origin = Field(description="given, or assumed (the default, fine-tune).")
+    pool_relation: PoolRelation = Field(
+        description="Where the images for self-supervision come from, relative to the labeled ones."
+    )
+    pool_relation_basis: str
+    pool_relation_origin: Origin = Field(
+        description="given, measured (from the proxy A-distance) or assumed."
+    )
+    measured_domain_gap: float | None = Field(
+        default=None,
+        description="The probes' domain gap when a declared domain's typical gap was used in "
+        "its place (shown beside it, and said to disagree when 0.2 or more apart).",
+    )
+    measured_pool_relation: PoolRelation | None = Field(
+        default=None,
+        description="The pool relation the probes suggest, when a declared one was used.",
+    )
 
 
 ROW_ONLY_FEATURES = frozenset({"early_ssl"})
@@ -78,6 +104,11 @@ class Cite(Model):
 
 class Reason(Model):
     rule: str
+    model_check: Literal["supported", "consistent", "contradicted"] | None = Field(
+        description="What the fitted gain model says of the rule's direction: its moderator's "
+        "90% interval on the rule's side, spanning 0, or on the other side; None: no direct "
+        "comparison measures it, so the rule is context and not part of the estimate."
+    )
     text: str
     favours: list[Paradigm]
     over: list[Paradigm]
@@ -129,10 +160,15 @@ class Recommendation(Model):
     name: str | None
     verdict: Paradigm
     probability: float = Field(
-        ge=0.5,
+        ge=0,
         le=1,
         description="Probability that the verdict is the better choice than the "
-        "other side (transfer vs the self-supervised family).",
+        "other side (transfer vs the self-supervised family). In a toss-up it can be below 0.5: "
+        "tl is named there because it costs no pretraining, not because it is likelier to win.",
+    )
+    toss_up: bool = Field(
+        description="Neither side reaches the toss-up threshold: the expected gain is within the "
+        "noise of the evidence, and a pilot is what will decide."
     )
     expected_gain: Gain = Field(
         description="Of the better self-supervised arm over transfer (negative: transfer wins)."

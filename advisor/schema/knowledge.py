@@ -14,7 +14,17 @@ from pydantic import Field, field_validator, model_validator
 
 from advisor.schema.base import Model
 from advisor.schema.decision import ENGINE_FEATURES
-from advisor.schema.vocabulary import SCHEMA_VERSION, Domain, Evidence, Kind, Paradigm, Task
+from advisor.schema.vocabulary import (
+    MODEL_TERMS,
+    SCHEMA_VERSION,
+    Domain,
+    Evidence,
+    Kind,
+    Paradigm,
+    PoolRelation,
+    SslFamily,
+    Task,
+)
 
 
 class Study(Model):
@@ -37,8 +47,12 @@ class ResultRow(Model):
     domain: Domain
     modality: Literal["image", "text"]
     task: Task
-    labeled_images: int | None = Field(ge=1)
-    pretraining_images: int | None = Field(ge=1)
+    labeled_images: int | None = Field(ge=1, description="Labeled training images used.")
+    label_fraction: float | None = Field(gt=0, le=1, description="Share of the target's labels.")
+    pretraining_images: int | None = Field(ge=1, description="Images of the pretraining pool.")
+    pool_relation: PoolRelation | None = Field(
+        description="Where the self-supervised arm's pool comes from, relative to the labeled set."
+    )
     classes: int | None = Field(ge=2)
     image_size: int | None = Field(ge=1)
     fine_grained: bool
@@ -46,11 +60,16 @@ class ResultRow(Model):
     arm_b: str
     kind: Kind
     ssl_method: str | None
+    ssl_family: SslFamily | None = Field(
+        description="Family of the self-supervised method; empty for supervised arms."
+    )
     early_ssl: bool = Field(
         description="A self-supervised method of the pretext or memory-bank era (before 2020)."
     )
+    continued: bool | None = Field(description="Self-supervision started from ImageNet weights.")
+    arch: str | None = Field(description="Backbone family (resnet, vit, swin, ...).")
     metric: str
-    protocol: Literal["fine-tune", "linear", "other"]
+    protocol: Literal["fine-tune", "linear", "knn", "other"]
     value_a: float | None
     value_b: float | None
     gap: float
@@ -89,6 +108,20 @@ class Citation(Model):
     where: str
 
 
+class ModelTerm(Model):
+    """The moderator of the gain model a rule stands for, and the sign the rule implies."""
+
+    term: str
+    sign: Literal[-1, 1]
+
+    @field_validator("term")
+    @classmethod
+    def _known_term(cls, term: str) -> str:
+        if term not in MODEL_TERMS:
+            raise ValueError(f"model term {term!r} is none of {', '.join(MODEL_TERMS)}")
+        return term
+
+
 class Rule(Model):
     id: str
     statement: str
@@ -100,6 +133,11 @@ class Rule(Model):
     cites: list[Citation] = Field(min_length=1)
     secondary: bool = Field(
         default=False, description="Rests partly on secondary (S-tagged) material."
+    )
+    model: ModelTerm | None = Field(
+        default=None,
+        description="The gain model's moderator this rule speaks for; none when no direct "
+        "comparison measures it (the rule is then context, not part of the estimate).",
     )
 
     @field_validator("when")

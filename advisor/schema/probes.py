@@ -58,11 +58,11 @@ class Transferability(Model):
 
 
 class Granularity(Model):
+    """How far apart the classes sit in the backbone's features. A reading only: no threshold on
+    it has been calibrated on labels of known granularity, so it does not say whether classes are
+    fine-grained, and the advice does not read it (declare ``--fine-grained`` instead)."""
+
     class_separation: Measurement
-    fine_grained: bool | None = Field(
-        description="class_separation >= FINE_GRAINED_SEPARATION (None when not measured)."
-    )
-    threshold: float
 
 
 class Probes(Model):

@@ -59,6 +59,7 @@ class Domain(StrEnum):
     document = "document"
     industrial = "industrial"
     synthetic = "synthetic"
+    spectrogram = "spectrogram"
     other = "other"
 
 
@@ -76,6 +77,48 @@ class Task(StrEnum):
 
 
 DENSE_TASKS = frozenset({Task.detection, Task.segmentation})
+CLASSIFICATION_TASKS = frozenset({Task.classification, Task.multilabel})
+
+
+class Protocol(StrEnum):
+    """How the network will be used on the labels: fine-tuned whole, or frozen with a linear or
+    k-nearest-neighbour reading of its features."""
+
+    fine_tune = "fine-tune"
+    linear = "linear"
+    knn = "knn"
+
+
+FROZEN_PROTOCOLS = frozenset({Protocol.linear, Protocol.knn})
+
+
+class PoolRelation(StrEnum):
+    """Where the images for self-supervision come from, relative to the labeled ones: only the
+    labeled images themselves, more of the same collection, another collection of the same
+    modality and sensor, or another modality or sensor."""
+
+    same = "same"
+    same_collection = "same-collection"
+    related = "related"
+    other = "other"
+
+
+MODEL_TERMS: tuple[str, ...] = (
+    "intercept",
+    "continued",
+    "frozen",
+    "log_labeled",
+    "log_pool",
+    "pool_same",
+    "pool_related",
+    "pool_other",
+    "domain_gap",
+    "fine_grained",
+    "early_ssl",
+)
+"""Names of the model's coefficients, in order. ``log_labeled`` and ``log_pool`` are decades
+away from 10^4 labeled and 10^5 pool images; the pool indicators are against the default
+relation (``same-collection``); ``frozen`` is a linear or k-NN reading instead of fine-tuning."""
 
 
 class Kind(StrEnum):
@@ -90,6 +133,13 @@ class Kind(StrEnum):
     ssl_vs_scratch = "ssl-vs-scratch"
 
 
+EVALUATION_SPLITS = frozenset({"val", "test"})
+"""Split folders whose labels evaluate a model rather than train it."""
+
+DIRECT_KINDS = frozenset({Kind.ssl_vs_tl, Kind.continued_vs_tl})
+"""Comparisons of an in-domain self-supervised arm with supervised ImageNet transfer on the same
+target: the rows the gain model is fitted on."""
+
 SSL_FAMILY_VS_SUPERVISED = frozenset(
     {
         Kind.ssl_vs_tl,
@@ -101,8 +151,12 @@ SSL_FAMILY_VS_SUPERVISED = frozenset(
 """The kinds that compare the self-supervised family with supervised pretraining: the rows the
 gain model is fit on and evaluated against."""
 
-Evidence = Literal["V", "V-img", "V-img≈"]
-"""Only verified numbers enter the data (the dossier's S and NR numbers never do)."""
+Evidence = Literal["V", "V-img", "V-img≈", "V-data"]
+"""Only verified numbers enter the data (the dossier's S and NR numbers never do): the paper's
+own text, an image of its table in the authors' repository (≈: read off a plot), or a results
+table in the authors' repository."""
+
+SslFamily = Literal["contrastive", "non-contrastive", "clustering", "masked", "pretext", "other"]
 
 
 class Origin(StrEnum):

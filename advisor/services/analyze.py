@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from advisor import __version__
 from advisor.output import check_output_path
 from advisor.probing.settings import ProbeSettings
 from advisor.progress import SILENT, Progress
-from advisor.schema.analysis import Analysis
+from advisor.schema.analysis import Analysis, Declared
 from advisor.services.combine import combine, read_pilot, with_recommendation
 
 
@@ -31,6 +31,7 @@ class AnalyzeSettings:
     output: Path | None = None
     probes: ProbeSettings | None = None
     pilot: Path | None = None
+    declared: Declared = field(default_factory=Declared)
 
 
 def analyze(settings: AnalyzeSettings, progress: Progress = SILENT) -> Analysis:
@@ -61,7 +62,12 @@ def analyze(settings: AnalyzeSettings, progress: Progress = SILENT) -> Analysis:
         usable = [i for i, f in enumerate(facts) if f.usable]
         measured = run_probes(found, facts, usable, s.probes, progress)
     analysis = Analysis(
-        tool_version=__version__, seed=s.seed, profile=profile, probes=measured, recommendation=None
+        tool_version=__version__,
+        seed=s.seed,
+        profile=profile,
+        probes=measured,
+        declared=s.declared,
+        recommendation=None,
     )
     analysis = with_recommendation(analysis)
     return combine(analysis, pilot) if pilot is not None else analysis

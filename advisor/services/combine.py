@@ -13,13 +13,13 @@ from advisor.schema.pilot import PilotResult
 
 
 def with_recommendation(analysis: Analysis) -> Analysis:
-    """The analysis with the engine's recommendation; none without labeled images."""
+    """The analysis with the engine's recommendation, or with the reason it has none."""
     from advisor.advice.decide import recommend
-    from advisor.advice.features import features_from_analysis
+    from advisor.advice.features import features_from_analysis, no_advice_reason
 
     features = features_from_analysis(analysis)
     if features is None:
-        return analysis
+        return analysis.model_copy(update={"no_advice": no_advice_reason(analysis)})
     return analysis.model_copy(update={"recommendation": recommend(features)})
 
 

@@ -40,6 +40,7 @@ def test_unknown_card_keys_are_a_warning(tmp_path: Path) -> None:
 
 
 BASE = (EXAMPLES / "pet-photos.yaml").read_text()
+NO_POOL = BASE.replace("unlabeled_images: 20000", "unlabeled_images: 0")
 
 
 @pytest.mark.parametrize(
@@ -52,6 +53,10 @@ BASE = (EXAMPLES / "pet-photos.yaml").read_text()
         (BASE.replace("domain: natural", "domain: underwater"), "domain"),
         (BASE.replace("task: classification", "task: captioning"), "task"),
         (BASE + "grayscale: perhaps\n", "grayscale"),
+        (BASE + "protocol: finetune\n", "protocol"),
+        (BASE + "protocol: 3\n", "protocol"),
+        (BASE + "pool: nearby\n", "pool"),
+        (NO_POOL + "pool: related\n", "pool"),
         ("- just\n- a list\n", "mapping"),
         ("name: [unclosed\n", "YAML"),
     ],
@@ -70,3 +75,27 @@ def test_missing_card_file(tmp_path: Path) -> None:
     assert res.exit_code == 2
     with pytest.raises(InputError):
         load_card(tmp_path / "nope.yaml")
+
+
+def test_protocol_and_pool_reach_the_features(tmp_path: Path) -> None:
+    from advisor.advice.features import features_from_card
+
+    card, _ = load_card(write_card(tmp_path, BASE + "protocol: knn\npool: other\n"))
+    features = features_from_card(card)
+    assert (features.protocol, features.protocol_origin) == ("knn", "given")
+    assert (features.pool_relation, features.pool_relation_origin) == ("other", "given")
+    card, _ = load_card(write_card(tmp_path, BASE))
+    features = features_from_card(card)
+    assert (features.protocol, features.protocol_origin) == ("fine-tune", "assumed")
+    assert features.pool_relation == "same-collection"
+    text = BASE.replace("unlabeled_images: 20000", "unlabeled_images: 0")
+    card, _ = load_card(write_card(tmp_path, text))
+    features = features_from_card(card)
+    assert features.pool_relation == "same" and features.pool_images == card.labeled_images
+
+
+def test_card_schema_lists_the_protocols_and_pool_relations() -> None:
+    schema = json.loads(invoke("schema", "card").stdout)
+    text = json.dumps(schema)
+    for word in ("fine-tune", "linear", "knn", "same-collection", "related", "other"):
+        assert f'"{word}"' in text

@@ -41,7 +41,7 @@ def _card(**changes):
 
 
 def test_a_clear_pilot_moves_the_verdict_and_a_truncated_one_does_not() -> None:
-    prior = recommend(_card())
+    prior = recommend(_card(labeled_images=1_500_000))
     assert prior.verdict == "tl"
     moved = combine_with_pilot(prior, _pilot(6.0, 3.0, 9.0, False))
     assert moved.verdict == "tl+ssl" and moved.pilot is not None
@@ -74,6 +74,31 @@ def test_the_combination_is_never_surer_than_both_inputs(
     p_pilot = float(norm.cdf(math.asinh(points) / max(spread, 1e-3)))
     p = combined.arms["tl+ssl"].probability
     assert min(p_prior, p_pilot) - 0.001 <= p <= max(p_prior, p_pilot) + 0.001
+
+
+def test_a_clear_pilot_against_self_supervision_moves_the_verdict_to_transfer() -> None:
+    prior = recommend(_card(domain="medical-xray", unlabeled_images=500_000))
+    assert prior.verdict == "tl+ssl"
+    moved = combine_with_pilot(prior, _pilot(-6.0, -9.0, -3.0, False))
+    assert moved.verdict == "tl" and not moved.toss_up
+
+
+def test_flip_conditions_stay_true_after_a_pilot_changed_the_verdict() -> None:
+    pilot = _pilot(0.5, -6.0, 7.0, False)
+    features = _card(labeled_images=1_500_000)
+    prior = recommend(features)
+    combined = combine_with_pilot(prior, pilot)
+    assert prior.verdict == "tl" != combined.verdict  # the pilot changed it
+    assert len(combined.flip) >= 2
+    for flip in combined.flip:
+        changed = features.model_dump()
+        changed[flip.feature] = int(flip.value) if flip.feature.endswith("images") else flip.value
+        if changed["unlabeled_images"] == 0:
+            changed["pool_relation"] = "same"  # the default relation follows the pool
+        changed["pool_images"] = changed["unlabeled_images"] + changed["labeled_images"]
+        moved = features.model_validate(changed)
+        after = combine_with_pilot(recommend(moved), pilot)
+        assert after.verdict == flip.verdict != combined.verdict, flip.text
 
 
 def test_a_failed_arm_is_not_evidence() -> None:

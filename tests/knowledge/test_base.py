@@ -3,10 +3,13 @@ data refused on load."""
 
 from __future__ import annotations
 
+import csv
+import io
+
 import pytest
 from pydantic import ValidationError
 
-from advisor.advice.fit import gain_rows
+from advisor.advice.fit import direct_rows
 from advisor.knowledge.base import FILES, build_knowledge, load_knowledge, parse_results
 from advisor.schema.vocabulary import Domain
 
@@ -26,7 +29,7 @@ def test_every_part_is_there_and_cross_referenced() -> None:
     assert set(KB.domains) == set(Domain)
     for rule in KB.rules:
         assert rule.cites and all(c.study in KB.studies for c in rule.cites)
-    gain_studies = {row.study for row in gain_rows(KB)}
+    gain_studies = {row.study for row in direct_rows(KB, KB.sealed)}
     assert len(gain_studies) >= 5  # the leave-one-study-out evaluation needs several
 
 
@@ -62,6 +65,9 @@ def test_missing_values_stay_missing() -> None:
         ("rules.yaml", "{labeled_images: {ge: 100000}}", "{labelled: {ge: 100000}}", "'labelled'"),
         ("recipe.yaml", "{medical: {eq: true}}", "{medicine: {eq: true}}", "'medicine'"),
         ("recipe.yaml", "({image_size} px)", "({image_side} px)", "image_side"),
+        # a rule that speaks for a moderator the model does not have
+        ("rules.yaml", "{term: continued, sign: 1}", "{term: continuation, sign: 1}", "model term"),
+        ("sealed_studies.txt", "\nayush2021\n", "\nnobody2099\n", "unknown studies"),
     ],
 )
 def test_dangling_references_are_refused(part: str, old: str, new: str, message: str) -> None:
@@ -70,3 +76,34 @@ def test_dangling_references_are_refused(part: str, old: str, new: str, message:
     texts[part] = texts[part].replace(old, new, 1)
     with pytest.raises(ValueError, match=message):
         build_knowledge(texts)
+
+
+@pytest.mark.parametrize(
+    ("column", "bad", "message"),
+    [
+        ("pool_relation", "elsewhere", "pool_relation"),
+        ("protocol", "probe", "protocol"),
+        ("label_fraction", "1.5", "label_fraction"),
+        ("ssl_family", "magic", "ssl_family"),
+        ("continued", "perhaps", "continued"),
+    ],
+)
+def test_moderators_outside_their_vocabulary_are_refused(
+    column: str, bad: str, message: str
+) -> None:
+    header, *rows = _texts()["results.csv"].splitlines()
+    row = next(r for r in rows if r.startswith("ma2022-chestxray14-cxr14,"))
+    cells = next(csv.reader([row]))
+    cells[header.split(",").index(column)] = bad
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow(cells)
+    with pytest.raises(ValidationError, match=message):
+        parse_results(header + "\n" + out.getvalue())
+
+
+def test_every_direct_comparison_codes_its_arm_and_protocol() -> None:
+    for row in direct_rows(KB):
+        assert row.ssl_method and row.ssl_family, row.id
+        assert row.protocol in ("fine-tune", "linear", "knn", "other"), row.id
+        assert (row.continued is True) == (row.kind == "continued-vs-tl") or row.continued is None
+        assert row.source and row.evidence in ("V", "V-img", "V-img≈", "V-data"), row.id

@@ -40,7 +40,7 @@ def test_probes_fill_every_section(probe_dataset: Path) -> None:
         assert m.value is not None and math.isfinite(m.value) and m.sample == 30
     assert 0 <= t.knn_accuracy.value <= 1 and t.knn_accuracy.spread is not None
     assert 0 <= t.linear_probe_accuracy.value <= 1
-    assert probes.granularity.fine_grained is not None
+    assert probes.granularity.class_separation.value is not None
     no_nan(analysis.model_dump_json())
     assert listing(probe_dataset) == before  # the cache lives elsewhere
 
@@ -80,7 +80,7 @@ def test_single_class_and_unlabeled_only(tmp_path: Path) -> None:
     assert probes.transferability.logme.value is None
     assert "single class" in probes.transferability.logme.skipped
     assert probes.domain_gap.score.value is not None
-    assert probes.granularity.fine_grained is None
+    assert probes.granularity.class_separation.skipped
     pool = tmp_path / "pool"
     for i in range(8):
         write_png(pool / f"{i}.png", i)
