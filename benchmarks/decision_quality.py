@@ -38,7 +38,7 @@ from advisor.advice.fit import (
     rule_prior_means,
 )
 from advisor.advice.moderators import moderators
-from advisor.advice.rules import direction, directions, fires
+from advisor.advice.rules import direction, fired_rules, fires
 from advisor.knowledge.base import KnowledgeBase, load_knowledge
 from advisor.schema.knowledge import ResultRow
 from advisor.schema.vocabulary import MODEL_TERMS
@@ -94,7 +94,8 @@ def meta_regression(
     rule_prior: bool = False,
     extra: Extra | None = None,
 ) -> Predictor:
-    """The shipped model's form (all terms, random effect, zero-centred priors) or a variant."""
+    """The shipped model's form (all terms, random effect, priors centred on 0 or, for a term no
+    training row varies, on its rule's direction) or a variant."""
 
     def predict(kb: KnowledgeBase, train: list[ResultRow], test: list[ResultRow]) -> list[float]:
         x = _with(kb, train, terms, extra)
@@ -125,8 +126,8 @@ def previous_engine(
     fitted scale (BayesianRidge, no intercept, one unit of weight per study)."""
 
     def vote(row: ResultRow) -> float:
-        found = directions(kb.rules, row_features(kb, row), row_arm(row))
-        return float(sum(kb.rule(rid).strength * sign for rid, sign in found.items()))
+        fired = fired_rules(kb.rules, row_features(kb, row))
+        return float(sum(rule.strength * direction(rule, row_arm(row)) for rule in fired))
 
     v = np.array([vote(r) for r in train])
     y = np.arcsinh([r.gap for r in train])

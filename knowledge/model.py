@@ -43,9 +43,10 @@ class RuleCheck(BaseModel):
     coefficient: float
     low: float
     high: float
-    status: Literal["supported", "consistent", "contradicted"] = Field(
+    status: Literal["supported", "consistent", "contradicted", "prior"] = Field(
         description="supported: the 90% interval lies on the rule's side; contradicted: on the "
-        "other side; consistent: it spans 0."
+        "other side; consistent: it spans 0; prior: no direct comparison varies the moderator, "
+        "so the rule's direction is the prior and the data say nothing of it."
     )
 
 

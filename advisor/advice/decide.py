@@ -165,7 +165,7 @@ def _caveats(
 
 def _toss_up_note(p_family: float) -> str:
     return (
-        f"Toss-up: the evidence gives the self-supervised family {p_family:.0%} against "
+        f"Toss-up: the evidence gives the better self-supervised arm {p_family:.0%} against "
         f"transfer, short of the {TOSS_UP:.0%} either way that a verdict needs. Transfer is "
         "named because it needs no pretraining compute; a pilot (`advisor pilot`) on your data "
         "is what will decide."

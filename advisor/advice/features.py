@@ -3,6 +3,7 @@ analysis, with where each value came from."""
 
 from __future__ import annotations
 
+from advisor.errors import InputError
 from advisor.knowledge.base import KnowledgeBase, load_knowledge
 from advisor.schema.analysis import Analysis
 from advisor.schema.card import DatasetCard
@@ -159,7 +160,7 @@ def features_from_analysis(
     classes = len(profile.classes)
     gap_value = probes.domain_gap.score.value if probes is not None else None
     measured_gap = None
-    if declared.domain is not None:
+    if declared.domain is not None and kb.domains[declared.domain].domain_gap is not None:
         gap, basis, origin = _typical_gap(declared.domain, kb)
         basis += "; declared"
         measured_gap = gap_value
@@ -174,6 +175,11 @@ def features_from_analysis(
     relation, relation_basis, relation_origin = _measured_relation(profile.unlabeled, shift)
     measured_relation = None
     if declared.pool is not None:
+        if declared.pool is not PoolRelation.same and profile.unlabeled == 0:
+            raise InputError(
+                f"pool {declared.pool.value!r} describes unlabeled images, but the data has none",
+                "pool",
+            )
         if relation_origin is Origin.measured and relation is not declared.pool:
             measured_relation = relation
         relation, relation_basis, relation_origin = declared.pool, "declared", Origin.given

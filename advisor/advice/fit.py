@@ -155,7 +155,9 @@ def fit_arrays(
     return mean, cov, float(tau2), sigma2
 
 
-def _checks(kb: KnowledgeBase, mean: np.ndarray, cov: np.ndarray) -> list[RuleCheck]:
+def _checks(
+    kb: KnowledgeBase, mean: np.ndarray, cov: np.ndarray, silent: np.ndarray
+) -> list[RuleCheck]:
     checks = []
     for rule in kb.rules:
         if rule.model is None:
@@ -164,7 +166,12 @@ def _checks(kb: KnowledgeBase, mean: np.ndarray, cov: np.ndarray) -> list[RuleCh
         half = CHECK_LEVEL_Z * float(np.sqrt(cov[k, k]))
         low, high = float(mean[k] - half), float(mean[k] + half)
         side_low, side_high = sorted((low * rule.model.sign, high * rule.model.sign))
-        status = "supported" if side_low > 0 else "contradicted" if side_high < 0 else "consistent"
+        if silent[k]:
+            status = "prior"
+        elif side_low > 0:
+            status = "supported"
+        else:
+            status = "contradicted" if side_high < 0 else "consistent"
         checks.append(
             RuleCheck(
                 rule=rule.id,
@@ -180,8 +187,9 @@ def _checks(kb: KnowledgeBase, mean: np.ndarray, cov: np.ndarray) -> list[RuleCh
 
 
 def rule_prior_means(kb: KnowledgeBase, x: np.ndarray, prior_sd: np.ndarray) -> np.ndarray:
-    """Zero for the moderators the rows ``x`` vary; for the others, the direction of the rule
-    that speaks for them (see the module's docstring)."""
+    """Zero for the moderators the direct comparisons ``x`` vary; for the others, the direction
+    of the rule that speaks for them (see the module's docstring). Local pilots do not count:
+    one pilot on fine-grained labels must not silence what the studies found about them."""
     means = np.zeros(len(MODEL_TERMS))
     silent = np.all(x == x[0], axis=0)
     for rule in kb.rules:
@@ -213,7 +221,7 @@ def fit_gain_model(
     y = np.arcsinh([row.gap for row in rows] + [gain for _, _, gain in experience])
     groups = [row.study for row in rows] + [f"pilot-{k}" for k in range(len(experience))]
     prior_sd = np.array([PRIOR_SD[term] for term in MODEL_TERMS])
-    prior_mean = rule_prior_means(kb, x, prior_sd)
+    prior_mean = rule_prior_means(kb, x[: len(rows)], prior_sd)
     mean, cov, tau2, sigma2 = fit_arrays(x, y, groups, prior_mean, prior_sd, random_effect)
     fitted = x @ mean
     return GainModel(
@@ -228,7 +236,7 @@ def fit_gain_model(
         covariance=cov.tolist(),
         between_study_variance=tau2,
         within_study_variance=sigma2,
-        rule_checks=_checks(kb, mean, cov),
+        rule_checks=_checks(kb, mean, cov, np.all(x[: len(rows)] == x[0], axis=0)),
         fit_rows=[row.id for row in rows] + [f"pilot-{k}" for k in range(len(experience))],
         excluded_studies=excluded,
         metrics=FitMetrics(

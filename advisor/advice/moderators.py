@@ -3,9 +3,10 @@ dataset) as the vector the fitted model reads, for one self-supervised arm again
 
 The same function serves the fit and the advice, so a study's row and a user's card land on the
 same scale. A moderator a study did not report takes its reference value (the centre of the
-logarithmic sizes, the default pool relation and protocol, the middle of the domain-gap scale):
-the row then speaks only through
-what it reported and its study's random effect, and nothing in the data is guessed.
+logarithmic sizes, the default pool relation and protocol, the middle of the domain-gap scale).
+The data stay empty where a study is silent; the model, though, reads such a row as if it sat at
+the centre, which pulls the size slopes towards zero: most direct comparisons report no labeled
+count, so ``log_labeled`` rests on few rows, and its uncertainty says so.
 """
 
 from __future__ import annotations

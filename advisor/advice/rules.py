@@ -53,9 +53,3 @@ def direction(rule: Rule, arm: Paradigm) -> int:
     if TRANSFER in rule.favours and arm in rule.over:
         return -1
     return 0
-
-
-def directions(rules: Iterable[Rule], features: Mapping[str, Any], arm: Paradigm) -> dict[str, int]:
-    """Rule id -> direction, for the fired rules that compare ``arm`` with transfer."""
-    fired = ((rule.id, direction(rule, arm)) for rule in fired_rules(rules, features))
-    return {rule_id: sign for rule_id, sign in fired if sign}

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from pydantic import ValidationError
 
 from advisor import __version__
 from advisor.data.images import ImageFacts
@@ -52,6 +53,18 @@ BASELINE_SAMPLE = 128
 for 8 classes), few enough that the baseline costs under a tenth of the main pass."""
 
 
+def _stored_probes(text: str | None) -> Probes | None:
+    """A cached probes document, or None when there is none or it was written in another
+    document format (an earlier version of the tool): then the probes run again and replace
+    it, rather than the analysis failing on a cache the user never asked about."""
+    if text is None:
+        return None
+    try:
+        return Probes.model_validate_json(text)
+    except ValidationError:
+        return None
+
+
 def run_probes(
     found: Discovery,
     facts: Sequence[ImageFacts],
@@ -87,12 +100,10 @@ def run_probes(
         y,
         reference[1] if reference else [],
     )
-    stored = results.load(key) if results is not None else None
+    stored = _stored_probes(results.load(key)) if results is not None else None
     if stored is not None:
         seconds = round(time.perf_counter() - started, 2)
-        return Probes.model_validate_json(stored).model_copy(
-            update={"cache": "hit", "seconds": seconds}
-        )
+        return stored.model_copy(update={"cache": "hit", "seconds": seconds})
 
     def run(name: str, paths: Sequence[str], digests: Sequence[bytes], net: Backbone) -> Extracted:
         progress.stage(name, len(paths), "images")

@@ -25,6 +25,7 @@ CHECK_WORDS = {
     "supported": ("fit agrees", "green"),
     "consistent": ("fit unsure", "dim"),
     "contradicted": ("fit disagrees", "red"),
+    "prior": ("prior only", "dim"),
     None: ("not in fit", "dim"),
 }
 """What the fitted model says of each reason's direction, in the reasons table."""

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    ValidationInfo,
+    field_validator,
+)
 
 from advisor.schema.vocabulary import Domain, PoolRelation, Protocol, Task
 
@@ -47,13 +55,16 @@ class DatasetCard(BaseModel):
         "or same when there are no unlabeled images.",
     )
 
-    @model_validator(mode="after")
-    def _pool_has_images(self) -> DatasetCard:
-        if self.pool not in (None, PoolRelation.same) and self.unlabeled_images == 0:
+    @field_validator("pool")
+    @classmethod
+    def _pool_has_images(
+        cls, pool: PoolRelation | None, info: ValidationInfo
+    ) -> PoolRelation | None:
+        if pool not in (None, PoolRelation.same) and info.data.get("unlabeled_images") == 0:
             raise ValueError(
-                f"pool {self.pool.value!r} describes unlabeled images, but unlabeled_images is 0"
+                f"{pool.value!r} describes unlabeled images, but unlabeled_images is 0"
             )
-        return self
+        return pool
 
     @property
     def pool_relation(self) -> PoolRelation:

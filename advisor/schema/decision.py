@@ -26,7 +26,9 @@ class DecisionFeatures(Model):
     labeled_per_class: float | None
     unlabeled_images: int = Field(ge=0)
     pool_images: int = Field(
-        ge=0, description="Images self-supervision could use: unlabeled plus labeled ones."
+        ge=0,
+        description="Images self-supervision could use: unlabeled plus labeled ones (the "
+        "labeled ones alone when the pool relation is 'same').",
     )
     classes: int | None
     imbalance_ratio: float | None
@@ -104,10 +106,11 @@ class Cite(Model):
 
 class Reason(Model):
     rule: str
-    model_check: Literal["supported", "consistent", "contradicted"] | None = Field(
+    model_check: Literal["supported", "consistent", "contradicted", "prior"] | None = Field(
         description="What the fitted gain model says of the rule's direction: its moderator's "
-        "90% interval on the rule's side, spanning 0, or on the other side; None: no direct "
-        "comparison measures it, so the rule is context and not part of the estimate."
+        "90% interval on the rule's side, spanning 0, or on the other side; prior: no direct "
+        "comparison varies the moderator, so the rule sets its prior; None: the rule has no "
+        "moderator in the model and is context, not part of the estimate."
     )
     text: str
     favours: list[Paradigm]

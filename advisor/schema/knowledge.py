@@ -136,8 +136,9 @@ class Rule(Model):
     )
     model: ModelTerm | None = Field(
         default=None,
-        description="The gain model's moderator this rule speaks for; none when no direct "
-        "comparison measures it (the rule is then context, not part of the estimate).",
+        description="The gain model's moderator this rule speaks for (its prior, when no direct "
+        "comparison varies it); none when the model has no such moderator (the rule is then "
+        "context, not part of the estimate).",
     )
 
     @field_validator("when")

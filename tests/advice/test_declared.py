@@ -130,3 +130,21 @@ def test_the_probes_panel_no_longer_calls_classes_fine_grained(split_data: Path)
     assert res.exit_code == 0, res.stderr
     assert "fine-grained in this feature space" not in res.stdout
     assert "class separation" in res.stdout
+
+
+def test_a_declared_pool_of_unlabeled_images_needs_some(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    make_class_folders(data, {"cat": 3, "dog": 3})
+    res = invoke("analyze", data, "--no-probes", "--pool", "related")
+    assert res.exit_code == 2
+    line = one_error_line(res.stderr)
+    assert "--pool" in line and "has none" in line
+
+
+def test_a_declared_domain_without_a_typical_gap_keeps_the_measured_one(
+    split_data: Path,
+) -> None:
+    analysis = analyze(AnalyzeSettings(split_data, probes=FAST, declared=Declared(domain="other")))
+    features = analysis.recommendation.features
+    assert features.domain == "other" and features.domain_gap_origin == "measured"
+    assert features.domain_gap == analysis.probes.domain_gap.score.value

@@ -116,6 +116,30 @@ def test_every_rule_check_names_a_rule_with_that_term() -> None:
         rule = KB.rule(check.rule)
         assert rule.model is not None and rule.model.term == check.term
         assert check.low <= check.coefficient <= check.high
+    statuses = {check.rule: check.status for check in model.rule_checks}
+    # no direct comparison has fine-grained labels: the rule is the prior, not a finding
+    assert statuses["fine-grained"] == "prior"
+    assert statuses["continue-from-pretrained"] == "supported"
+
+
+def test_a_pilot_does_not_silence_what_the_studies_found() -> None:
+    from advisor.advice.features import features_from_card
+    from advisor.schema.card import DatasetCard
+
+    card = DatasetCard(
+        name="p",
+        task="classification",
+        domain="natural",
+        labeled_images=500,
+        unlabeled_images=5000,
+        classes=5,
+        image_size=64,
+        fine_grained=True,
+    )
+    pilot = (features_from_card(card).model_dump(), "tl+ssl", 3.0)
+    fitted = fit_gain_model(KB, experience=[pilot])
+    k = MODEL_TERMS.index("fine_grained")
+    assert fitted.prior_mean[k] == load_model().prior_mean[k] < 0
 
 
 def test_a_store_record_of_another_version_is_one_line(experience_store: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import warnings
 from pathlib import Path
@@ -71,6 +72,19 @@ def test_second_run_hits_the_cache(
     ).probes
     assert len(list(private_cache.rglob("*.json"))) == 2  # another seed is another result
     assert reseeded.domain_gap.batchnorm_divergence == first.domain_gap.batchnorm_divergence
+
+
+def test_a_cached_result_of_another_format_is_run_again(
+    probe_dataset: Path, private_cache: Path
+) -> None:
+    first = analyze(AnalyzeSettings(probe_dataset, probes=FAST)).probes
+    (stored,) = private_cache.rglob("*.json")
+    document = json.loads(stored.read_text())
+    document["granularity"]["fine_grained"] = True  # as an earlier version wrote it
+    stored.write_text(json.dumps(document))
+    again = analyze(AnalyzeSettings(probe_dataset, probes=FAST)).probes  # from cached features
+    assert again.domain_gap == first.domain_gap
+    assert "fine_grained" not in json.loads(stored.read_text())["granularity"]  # replaced
 
 
 def test_single_class_and_unlabeled_only(tmp_path: Path) -> None:
