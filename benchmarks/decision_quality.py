@@ -36,6 +36,7 @@ from advisor.advice.fit import (
     row_arm,
     row_features,
     rule_prior_means,
+    silent_terms,
 )
 from advisor.advice.moderators import moderators
 from advisor.advice.rules import direction, fired_rules, fires
@@ -104,12 +105,8 @@ def meta_regression(
         sd = np.array([PRIOR_SD[t] for t in terms] + [EXTRA_PRIOR_SD] * added)
         m0 = np.zeros(len(sd))
         if tuple(terms) == MODEL_TERMS:  # as the shipped fit: rules speak for silent terms
-            m0[: len(terms)] = rule_prior_means(kb, x[:, : len(terms)], sd[: len(terms)])
-        if rule_prior:
-            for rule in kb.rules:
-                if rule.model is not None and rule.model.term in terms:
-                    k = list(terms).index(rule.model.term)
-                    m0[k] = 0.5 * sd[k] * rule.model.sign
+            shifted = np.ones(len(terms), bool) if rule_prior else silent_terms(x[:, : len(terms)])
+            m0[: len(terms)] = rule_prior_means(kb, shifted, sd[: len(terms)])
         mean, cov, tau2, sigma2 = fit_arrays(x, y, [r.study for r in train], m0, sd, random_effect)
         xt = _with(kb, test, terms, extra)
         mu = xt @ mean
@@ -206,8 +203,8 @@ def leave_one_study_out(kb: KnowledgeBase, predictor: Predictor) -> dict[str, fl
 
 def sealed_scores(kb: KnowledgeBase, predictor: Predictor) -> dict[str, float]:
     train = direct_rows(kb, kb.sealed)
-    test = [r for r in kb.results if r.study in set(kb.sealed) and r in direct_rows(kb)]
-    test = [r for r in test if abs(r.gap) >= CLEAR]
+    sealed = set(kb.sealed)
+    test = [r for r in direct_rows(kb) if r.study in sealed and abs(r.gap) >= CLEAR]
     return dict(zip((r.id for r in test), predictor(kb, train, test), strict=True))
 
 

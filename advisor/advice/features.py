@@ -18,6 +18,8 @@ from advisor.schema.vocabulary import (
     PoolRelation,
     Protocol,
     Task,
+    default_pool_relation,
+    pool_without_images,
 )
 
 GRAYSCALE_MODES = frozenset({"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
@@ -50,16 +52,12 @@ def features_from_card(card: DatasetCard, kb: KnowledgeBase | None = None) -> De
         gap, basis, origin = card.domain_gap, "given in the card", Origin.given
     else:
         gap, basis, origin = _typical_gap(card.domain, kb)
-    relation = card.pool_relation
     if card.pool is not None:
-        relation_basis, relation_origin = "given in the card", Origin.given
+        relation, relation_basis, relation_origin = card.pool, "given in the card", Origin.given
     else:
-        relation_basis = (
-            "assumed: no unlabeled images, so only the labeled ones"
-            if relation is PoolRelation.same
-            else "assumed: more images of the labeled ones' source (the default)"
+        relation, relation_basis, relation_origin = _assumed_relation(
+            card.unlabeled_images, "the default"
         )
-        relation_origin = Origin.assumed
     given_protocol = "protocol" in card.model_fields_set
     return DecisionFeatures(
         labeled_images=card.labeled_images,
@@ -108,15 +106,16 @@ def training_labels(profile: Profile) -> int:
     return training or profile.labeled
 
 
+def _assumed_relation(unlabeled: int, why: str) -> tuple[PoolRelation, str, Origin]:
+    relation = default_pool_relation(unlabeled)
+    if relation is PoolRelation.same:
+        return relation, "assumed: no unlabeled images, so only the labeled ones", Origin.assumed
+    return relation, f"assumed: more images of the labeled ones' source ({why})", Origin.assumed
+
+
 def _measured_relation(unlabeled: int, shift: float | None) -> tuple[PoolRelation, str, Origin]:
-    if unlabeled == 0:
-        return PoolRelation.same, "no unlabeled images, so only the labeled ones", Origin.assumed
-    if shift is None:
-        return (
-            PoolRelation.same_collection,
-            "assumed: more images of the labeled ones' source (the probes did not compare them)",
-            Origin.assumed,
-        )
+    if unlabeled == 0 or shift is None:
+        return _assumed_relation(unlabeled, "the probes did not compare them")
     relation = PoolRelation.related if shift >= POOL_SHIFT_RELATED else PoolRelation.same_collection
     return (
         relation,
@@ -175,11 +174,9 @@ def features_from_analysis(
     relation, relation_basis, relation_origin = _measured_relation(profile.unlabeled, shift)
     measured_relation = None
     if declared.pool is not None:
-        if declared.pool is not PoolRelation.same and profile.unlabeled == 0:
-            raise InputError(
-                f"pool {declared.pool.value!r} describes unlabeled images, but the data has none",
-                "pool",
-            )
+        why = pool_without_images(declared.pool, profile.unlabeled)
+        if why is not None:
+            raise InputError(f"pool {why}", "pool")
         if relation_origin is Origin.measured and relation is not declared.pool:
             measured_relation = relation
         relation, relation_basis, relation_origin = declared.pool, "declared", Origin.given

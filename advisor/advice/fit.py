@@ -186,12 +186,15 @@ def _checks(
     return checks
 
 
-def rule_prior_means(kb: KnowledgeBase, x: np.ndarray, prior_sd: np.ndarray) -> np.ndarray:
-    """Zero for the moderators the direct comparisons ``x`` vary; for the others, the direction
-    of the rule that speaks for them (see the module's docstring). Local pilots do not count:
-    one pilot on fine-grained labels must not silence what the studies found about them."""
+def silent_terms(x: np.ndarray) -> np.ndarray:
+    """The moderators that rows ``x`` never vary (their data cannot speak of them)."""
+    return np.all(x == x[0], axis=0)
+
+
+def rule_prior_means(kb: KnowledgeBase, silent: np.ndarray, prior_sd: np.ndarray) -> np.ndarray:
+    """Zero for the moderators the direct comparisons vary; for the ``silent`` ones, the
+    direction of the rule that speaks for them (see the module's docstring)."""
     means = np.zeros(len(MODEL_TERMS))
-    silent = np.all(x == x[0], axis=0)
     for rule in kb.rules:
         if rule.model is None:
             continue
@@ -205,7 +208,6 @@ def fit_gain_model(
     kb: KnowledgeBase,
     exclude_studies: Iterable[str] = (),
     experience: Sequence[tuple[dict[str, Any], Paradigm, float]] = (),
-    random_effect: bool = True,
 ) -> GainModel:
     """Fit on the direct comparisons, minus the sealed and the excluded studies, plus local
     pilots given as (features, arm, measured gain in points), each counting as its own study;
@@ -221,8 +223,11 @@ def fit_gain_model(
     y = np.arcsinh([row.gap for row in rows] + [gain for _, _, gain in experience])
     groups = [row.study for row in rows] + [f"pilot-{k}" for k in range(len(experience))]
     prior_sd = np.array([PRIOR_SD[term] for term in MODEL_TERMS])
-    prior_mean = rule_prior_means(kb, x[: len(rows)], prior_sd)
-    mean, cov, tau2, sigma2 = fit_arrays(x, y, groups, prior_mean, prior_sd, random_effect)
+    # the studies decide which moderators are silent: one pilot on fine-grained labels must not
+    # silence what the studies found about them
+    silent = silent_terms(x[: len(rows)])
+    prior_mean = rule_prior_means(kb, silent, prior_sd)
+    mean, cov, tau2, sigma2 = fit_arrays(x, y, groups, prior_mean, prior_sd)
     fitted = x @ mean
     return GainModel(
         method="meta-regression of asinh(SSL - TL gap) on the moderators, Gaussian priors "
@@ -236,7 +241,7 @@ def fit_gain_model(
         covariance=cov.tolist(),
         between_study_variance=tau2,
         within_study_variance=sigma2,
-        rule_checks=_checks(kb, mean, cov, np.all(x[: len(rows)] == x[0], axis=0)),
+        rule_checks=_checks(kb, mean, cov, silent),
         fit_rows=[row.id for row in rows] + [f"pilot-{k}" for k in range(len(experience))],
         excluded_studies=excluded,
         metrics=FitMetrics(

@@ -8,8 +8,9 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from advisor.advice.features import pool_images
 from advisor.schema.decision import DecisionFeatures, Flip
-from advisor.schema.vocabulary import Origin, Paradigm, PoolRelation
+from advisor.schema.vocabulary import Origin, Paradigm, PoolRelation, default_pool_relation
 
 
 def _bisect_int(flips: Callable[[int], bool], good: int, bad: int) -> int:
@@ -31,17 +32,12 @@ def flips(
 
     def verdict_with(**changes: Any) -> Paradigm:
         values = {**base, **changes}
-        if relation_assumed:
-            # the default relation follows the pool: none without unlabeled images
-            values["pool_relation"] = (
-                PoolRelation.same
-                if values["unlabeled_images"] == 0
-                else PoolRelation.same_collection
-            )
-        values["pool_images"] = (
-            values["labeled_images"]
-            if values["pool_relation"] == PoolRelation.same
-            else values["unlabeled_images"] + values["labeled_images"]
+        if relation_assumed:  # the default relation follows the pool
+            values["pool_relation"] = default_pool_relation(values["unlabeled_images"])
+        values["pool_images"] = pool_images(
+            values["labeled_images"],
+            values["unlabeled_images"],
+            PoolRelation(values["pool_relation"]),
         )
         return judge(values)
 

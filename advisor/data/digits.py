@@ -18,6 +18,12 @@ from advisor.data.writing import DemoSummary, save_png
 DIGITS_SIDE = 32
 
 
+def digit_scan(pixels: np.ndarray) -> Image.Image:
+    """One scikit-learn digit (8x8, levels 0-16) as the demo writes it: 8-bit, 32 px."""
+    img = Image.fromarray((pixels * (255.0 / 16.0)).round().astype(np.uint8))
+    return img.resize((DIGITS_SIDE, DIGITS_SIDE), Image.Resampling.BICUBIC)
+
+
 def write_digits(
     out: Path,
     seed: int = 0,
@@ -35,7 +41,6 @@ def write_digits(
 
     rng = np.random.default_rng(seed)
     digits = load_digits()
-    pixels = (digits.images * (255.0 / 16.0)).round().astype(np.uint8)
     targets = digits.target
     order = rng.permutation(10)
     sizes = np.round(largest_class * imbalance ** (-np.arange(10) / 9)).astype(int)
@@ -52,11 +57,8 @@ def write_digits(
     for i in range(len(targets)):
         split = splits.get(i, "unlabeled")
         label = None if split == "unlabeled" else str(targets[i])
-        img = Image.fromarray(pixels[i]).resize(
-            (DIGITS_SIDE, DIGITS_SIDE), Image.Resampling.BICUBIC
-        )
         path = out / split / (label or "") / f"digit_{i:04d}.png"
-        save_png(img, path)
+        save_png(digit_scan(digits.images[i]), path)
         paths[split].append(path)
         summary.count(split, label)
     if not clean:

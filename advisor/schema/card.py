@@ -12,7 +12,14 @@ from pydantic import (
     field_validator,
 )
 
-from advisor.schema.vocabulary import Domain, PoolRelation, Protocol, Task
+from advisor.schema.vocabulary import (
+    Domain,
+    PoolRelation,
+    Protocol,
+    Task,
+    default_pool_relation,
+    pool_without_images,
+)
 
 
 class DatasetCard(BaseModel):
@@ -60,14 +67,11 @@ class DatasetCard(BaseModel):
     def _pool_has_images(
         cls, pool: PoolRelation | None, info: ValidationInfo
     ) -> PoolRelation | None:
-        if pool not in (None, PoolRelation.same) and info.data.get("unlabeled_images") == 0:
-            raise ValueError(
-                f"{pool.value!r} describes unlabeled images, but unlabeled_images is 0"
-            )
+        why = pool_without_images(pool, info.data.get("unlabeled_images", 1))
+        if why is not None:
+            raise ValueError(why)
         return pool
 
     @property
     def pool_relation(self) -> PoolRelation:
-        if self.pool is not None:
-            return self.pool
-        return PoolRelation.same if self.unlabeled_images == 0 else PoolRelation.same_collection
+        return self.pool or default_pool_relation(self.unlabeled_images)

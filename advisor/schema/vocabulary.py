@@ -121,6 +121,19 @@ away from 10^4 labeled and 10^5 pool images; the pool indicators are against the
 relation (``same-collection``); ``frozen`` is a linear or k-NN reading instead of fine-tuning."""
 
 
+def default_pool_relation(unlabeled: int) -> PoolRelation:
+    """The relation assumed when nobody says or measures it: more of the labeled images' own
+    collection, or only the labeled images themselves when there are no others."""
+    return PoolRelation.same if unlabeled == 0 else PoolRelation.same_collection
+
+
+def pool_without_images(relation: PoolRelation | None, unlabeled: int) -> str | None:
+    """Why ``relation`` cannot describe a pool of ``unlabeled`` images (None: it can)."""
+    if relation not in (None, PoolRelation.same) and unlabeled == 0:
+        return f"{relation.value!r} describes unlabeled images, but the data has none"
+    return None
+
+
 class Kind(StrEnum):
     """What a published comparison pits against what (arm a vs arm b)."""
 

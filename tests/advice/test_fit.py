@@ -10,7 +10,14 @@ import numpy as np
 import pytest
 from helpers import invoke, one_error_line
 
-from advisor.advice.fit import PRIOR_SD, direct_rows, fit_arrays, fit_gain_model, rule_prior_means
+from advisor.advice.fit import (
+    PRIOR_SD,
+    direct_rows,
+    fit_arrays,
+    fit_gain_model,
+    rule_prior_means,
+    silent_terms,
+)
 from advisor.knowledge.base import load_knowledge
 from advisor.knowledge.model import load_model
 from advisor.schema.vocabulary import DIRECT_KINDS, MODEL_TERMS
@@ -104,7 +111,7 @@ def test_rules_speak_only_for_the_moderators_no_comparison_varies() -> None:
     x[:, 0] = 1.0
     x[:, MODEL_TERMS.index("continued")] = [0, 1, 0, 1]
     sd = np.array([PRIOR_SD[t] for t in MODEL_TERMS])
-    means = dict(zip(MODEL_TERMS, rule_prior_means(KB, x, sd), strict=True))
+    means = dict(zip(MODEL_TERMS, rule_prior_means(KB, silent_terms(x), sd), strict=True))
     assert means["continued"] == 0  # varied: the data speak
     assert means["fine_grained"] < 0  # silent: the fine-grained rule favours transfer
     assert means["intercept"] == 0
