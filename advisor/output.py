@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from advisor.errors import InputError
@@ -40,6 +40,28 @@ def check_output_path(
         raise InputError(
             f"{path}: cannot write in {parent} ({exc.strerror or exc})", "output"
         ) from None
+
+
+def check_output_paths(
+    paths: Mapping[str, Path | None],
+    protected: Iterable[Path] = (),
+    inputs: Iterable[Path | None] = (),
+) -> None:
+    """``check_output_path`` for each result file a command writes (named by its setting), and
+    no two of them the same file."""
+    given = {name: path for name, path in paths.items() if path is not None}
+    inputs = list(inputs)
+    for name, path in given.items():
+        try:
+            check_output_path(path, protected, inputs)
+        except InputError as exc:
+            raise InputError(exc.message, exc.param and name) from None
+    seen: dict[Path, str] = {}
+    for name, path in given.items():
+        target = path.resolve()
+        if target in seen:
+            raise InputError(f"is the same file as `{seen[target]}`; give another name", name)
+        seen[target] = name
 
 
 def write_atomically(path: Path, text: str) -> None:

@@ -88,9 +88,9 @@ def probe_dataset(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def schemas() -> dict[str, dict]:
-    """The JSON Schemas of the analysis and demo documents, as ``advisor schema`` prints them."""
+    """The JSON Schemas of the documents the tests read, as ``advisor schema`` prints them."""
     result = {}
-    for name in ("analyze", "demo"):
+    for name in ("analyze", "demo", "decision", "pilot"):
         res = invoke("schema", name)
         assert res.exit_code == 0, res.stderr
         schema = json.loads(res.stdout)

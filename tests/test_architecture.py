@@ -29,7 +29,17 @@ MAY_IMPORT = {
     "advice": {"advice", "knowledge", "schema", GROUND},
     "pilot": {"pilot", "probing", "data", "schema", GROUND},
     "render": {"render", "schema"},
-    "services": {"services", "advice", "pilot", "probing", "data", "knowledge", "schema", GROUND},
+    "services": {
+        "services",
+        "advice",
+        "pilot",
+        "render",
+        "probing",
+        "data",
+        "knowledge",
+        "schema",
+        GROUND,
+    },
     "cli": {"cli", "services", "render", "schema", GROUND},
 }
 CLI_SETTINGS = {

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import signal
 
-from advisor.cli import analyze, backbones, decide, demo, knowledge, pilot, schema
+from advisor.cli import analyze, backbones, decide, demo, knowledge, pilot, report, schema
 from advisor.cli.app import app
 
 app.command()(analyze.analyze)
 app.command()(pilot.pilot)
 app.command()(decide.decide)
+app.command()(report.report)
 app.add_typer(knowledge.knowledge_app, name="knowledge")
 app.command()(demo.demo)
 app.command()(backbones.backbones)

@@ -11,6 +11,7 @@ import typer
 from advisor.cli.options import (
     DebugOpt,
     DeviceOpt,
+    HtmlOpt,
     JsonOpt,
     ManifestOpt,
     OutOpt,
@@ -121,6 +122,7 @@ def analyze(
     ] = None,
     as_json: JsonOpt = False,
     output: OutOpt = None,
+    html: HtmlOpt = None,
     quiet: QuietOpt = False,
     seed: SeedOpt = 0,
     debug: DebugOpt = False,
@@ -156,6 +158,7 @@ def analyze(
         seed=seed,
         quick=quick,
         output=output,
+        html=html,
         probes=probes,
         pilot=pilot,
         declared=Declared(
@@ -171,6 +174,14 @@ def analyze(
         probed = analysis.probes.labeled_sample + analysis.probes.unlabeled_sample
         note += f", probed {probed:,} images with {analysis.probes.backbone}"
     err.print(f"{note} in {time.perf_counter() - started:.1f} s", style="dim")
+    if html is not None:
+        from advisor.render.report import Document
+        from advisor.services.report import write_report
+
+        write_report(
+            [Document(f"analysis of {', '.join(analysis.profile.sources)}", analysis)], html
+        )
+        err.print(f"wrote {html}", style="dim")
     if emit(analysis, as_json, output):
         render_analysis(Console(), analysis)
         if analysis.recommendation is not None:

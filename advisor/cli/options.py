@@ -28,6 +28,14 @@ OutOpt = Annotated[
         dir_okay=False,
     ),
 ]
+HtmlOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--html",
+        help="Also write the result as a self-contained HTML page (as advisor report does).",
+        dir_okay=False,
+    ),
+]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or notes on stderr.")]
 SeedOpt = Annotated[
     int, typer.Option("--seed", min=0, help="Seed for everything random (recorded in the result).")

@@ -11,6 +11,7 @@ from advisor.cli.app import fail
 from advisor.cli.options import (
     DebugOpt,
     DeviceOpt,
+    HtmlOpt,
     JsonOpt,
     ManifestOpt,
     OutOpt,
@@ -69,6 +70,7 @@ def pilot(
     ] = False,
     as_json: JsonOpt = False,
     output: OutOpt = None,
+    html: HtmlOpt = None,
     quiet: QuietOpt = False,
     seed: SeedOpt = 0,
     debug: DebugOpt = False,
@@ -105,8 +107,16 @@ def pilot(
     err = Console(stderr=True, quiet=quiet)
     with progress_on_stderr(err, quiet) as progress:
         try:
-            run = service.run_pilot(settings, output, store=not no_store, progress=progress)
+            run = service.run_pilot(
+                settings, output, store=not no_store, progress=progress, html=html
+            )
         except PilotInterrupted as stop:  # typer would swallow where to resume
             fail(f"interrupted: {stop}; continue with the same command and --resume", 130)
+    if html is not None:
+        from advisor.render.report import Document
+        from advisor.services.report import write_report
+
+        write_report([Document(f"pilot of {', '.join(run.result.sources)}", run.result)], html)
+        err.print(f"wrote {html}", style="dim")
     if emit(run.result, as_json, output):
         render_pilot(Console(), run.result)

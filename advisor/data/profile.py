@@ -23,6 +23,7 @@ from advisor.schema.profile import (
     Problem,
     ProblemKind,
     Profile,
+    SizeBin,
     SizeCount,
     SplitCounts,
     Spread,
@@ -247,12 +248,27 @@ def _sizes(kept: Sequence[ImageFacts]) -> ImageSizes:
     widths = np.array([f.width for f in kept])
     heights = np.array([f.height for f in kept])
     common = Counter(zip(widths.tolist(), heights.tolist(), strict=True)).most_common(5)
+    short = np.minimum(widths, heights)
     return ImageSizes(
         width=_spread(widths),
         height=_spread(heights),
-        short_side=_spread(np.minimum(widths, heights)),
+        short_side=_spread(short),
         most_common=[SizeCount(width=w, height=h, count=n) for (w, h), n in common],
+        short_side_histogram=_octaves(short),
     )
+
+
+def _octaves(short: np.ndarray) -> list[SizeBin]:
+    """Short sides counted in bins that double in width: resolutions differ by factors (a
+    network downsamples by two per stage), so a 28 px and a 56 px image are as far apart as a
+    256 px and a 512 px one."""
+    exponents = np.floor(np.log2(np.maximum(short, 1))).astype(int)
+    counts = np.bincount(exponents - exponents.min())
+    low = int(exponents.min())
+    return [
+        SizeBin(low=2 ** (low + i), high=2 ** (low + i + 1), count=int(n))
+        for i, n in enumerate(counts)
+    ]
 
 
 def _notices(

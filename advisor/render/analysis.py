@@ -122,7 +122,7 @@ def _images(profile: Profile) -> Panel:
     table.add_row("most common sizes", common)
     table.add_row("modes", _distribution(profile.modes))
     table.add_row("formats", _distribution(profile.formats))
-    table.add_row("on disk", _human_bytes(profile.bytes))
+    table.add_row("on disk", human_bytes(profile.bytes))
     return Panel(table, title="Images", expand=False)
 
 
@@ -130,7 +130,7 @@ def _distribution(counts: dict[str, int]) -> str:
     return ", ".join(f"{name} {n:,}" for name, n in counts.items())
 
 
-def _human_bytes(n: int) -> str:
+def human_bytes(n: int) -> str:
     if n < 1024:
         return f"{n:,} B"
     size, unit = n / 1024, "KB"
@@ -180,21 +180,17 @@ def gap_words(score: float) -> str:
     return "very far from the backbone's source, close to noise"
 
 
-def _reading(m: Measurement) -> str:
+def measurement_text(m: Measurement) -> str:
     if m.value is None:
         return "–"
     text = f"{m.value:.3f}" if abs(m.value) < 1000 else f"{m.value:,.0f}"
     return text + (f" ± {m.spread:.3f}" if m.spread is not None else "")
 
 
-def _probes(probes: Probes) -> Panel:
+def probe_rows(probes: Probes) -> list[tuple[str, Measurement]]:
+    """Every probe's reading under the name the reports give it, in the order they list them."""
     gap = probes.domain_gap
-    table = Table(box=None, padding=(0, 1), show_header=True, header_style="bold")
-    table.add_column("probe", no_wrap=True)
-    table.add_column("value", justify="right", no_wrap=True)
-    table.add_column("images", justify="right", no_wrap=True)
-    table.add_column("meaning", overflow="fold")
-    rows = [
+    return [
         ("domain gap", gap.score),
         ("batch-norm divergence", gap.batchnorm_divergence),
         ("source-head entropy", gap.source_entropy),
@@ -211,9 +207,20 @@ def _probes(probes: Probes) -> Panel:
         ("linear-probe accuracy", probes.transferability.linear_probe_accuracy),
         ("class separation", probes.granularity.class_separation),
     ]
-    for name, m in rows:
+
+
+def _probes(probes: Probes) -> Panel:
+    gap = probes.domain_gap
+    table = Table(box=None, padding=(0, 1), show_header=True, header_style="bold")
+    table.add_column("probe", no_wrap=True)
+    table.add_column("value", justify="right", no_wrap=True)
+    table.add_column("images", justify="right", no_wrap=True)
+    table.add_column("meaning", overflow="fold")
+    for name, m in probe_rows(probes):
         note = m.meaning if m.value is not None else Text(f"not measured: {m.skipped}", "dim")
-        table.add_row(name, _reading(m), f"{m.sample:,}" if m.value is not None else "", note)
+        table.add_row(
+            name, measurement_text(m), f"{m.sample:,}" if m.value is not None else "", note
+        )
     parts: list = [
         Text(
             f"{probes.backbone} at {probes.resolution} px on {probes.device}: "

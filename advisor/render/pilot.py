@@ -12,7 +12,7 @@ from advisor.render.decision import render_recommendation
 from advisor.schema.pilot import PilotResult
 
 
-def _by_seed(steps: list[int]) -> str:
+def by_seed(steps: list[int]) -> str:
     return str(steps[0]) if len(set(steps)) == 1 else "/".join(map(str, steps)) + " (by seed)"
 
 
@@ -21,10 +21,10 @@ def render_pilot(console: Console, result: PilotResult) -> None:
     head = Text.assemble(
         ("Plan: ", "bold"),
         f"{len(plan.seeds)} seeds x {len(plan.arms)} arms on {plan.device} at "
-        f"{plan.resolution} px; {_by_seed([x.finetune_steps for x in plan.steps])} "
+        f"{plan.resolution} px; {by_seed([x.finetune_steps for x in plan.steps])} "
         "fine-tuning steps per arm"
         + (
-            f", {_by_seed([x.ssl_steps for x in plan.steps])} self-supervised ({plan.method}) "
+            f", {by_seed([x.ssl_steps for x in plan.steps])} self-supervised ({plan.method}) "
             "per SSL arm"
             if plan.steps[0].ssl_steps
             else ""
@@ -64,13 +64,13 @@ def render_pilot(console: Console, result: PilotResult) -> None:
     )
     parts: list = [head, Text(""), table, Text(""), verdict]
     parts += [Text(f"  • {c}", style="yellow") for c in result.caveats]
-    parts += [Text(f"  • {line}", style="cyan") for line in _projections(result)]
+    parts += [Text(f"  • {line}", style="cyan") for line in projection_lines(result)]
     console.print(Panel(Group(*parts), title="Pilot"))
     if result.recommendation is not None:
         render_recommendation(console, result.recommendation)
 
 
-def _projections(result: PilotResult) -> list[str]:
+def projection_lines(result: PilotResult) -> list[str]:
     """The projections, each labelled as one."""
     lines = []
     for p in result.projections:

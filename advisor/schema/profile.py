@@ -87,11 +87,24 @@ class SizeCount(Model):
     count: int
 
 
+class SizeBin(Model):
+    """Images whose short side is at least ``low`` and below ``high`` pixels."""
+
+    low: int = Field(ge=0)
+    high: int = Field(gt=0)
+    count: int = Field(ge=0)
+
+
 class ImageSizes(Model):
     width: Spread
     height: Spread
     short_side: Spread
     most_common: list[SizeCount]
+    short_side_histogram: list[SizeBin] = Field(
+        default_factory=list,
+        description="Short sides in bins that double in width (..., 32-64, 64-128, ...), from "
+        "the smallest non-empty bin to the largest; empty in documents of earlier versions.",
+    )
 
 
 class SplitCounts(Model):

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from advisor import __version__
-from advisor.output import check_output_path
+from advisor.output import check_output_paths
 from advisor.probing.settings import ProbeSettings
 from advisor.progress import SILENT, Progress
 from advisor.schema.analysis import Analysis, Declared
@@ -20,7 +20,8 @@ from advisor.services.combine import combine, read_pilot, with_recommendation
 class AnalyzeSettings:
     """``quick``: headers, format checksums and exact duplicates only, no decoding. ``probes``:
     None for the profile alone. ``output``: where the caller will write the result, checked
-    before any file is read so that a long scan never ends on an unwritable path. ``pilot``: a
+    before any file is read so that a long scan never ends on an unwritable path; ``html`` the
+    same for the HTML page. ``pilot``: a
     pilot's result to combine with the literature's advice."""
 
     data: Path | None
@@ -29,6 +30,7 @@ class AnalyzeSettings:
     seed: int = 0
     quick: bool = False
     output: Path | None = None
+    html: Path | None = None
     probes: ProbeSettings | None = None
     pilot: Path | None = None
     declared: Declared = field(default_factory=Declared)
@@ -43,8 +45,8 @@ def analyze(settings: AnalyzeSettings, progress: Progress = SILENT) -> Analysis:
     s = settings
     pilot = read_pilot(s.pilot) if s.pilot is not None else None
     found = discover(s.data, s.unlabeled, s.manifest)
-    if s.output is not None:
-        check_output_path(s.output, data_folders(found, s.data, s.unlabeled), inputs=[s.manifest])
+    folders = data_folders(found, s.data, s.unlabeled)
+    check_output_paths({"output": s.output, "html": s.html}, folders, [s.manifest, s.pilot])
     progress.stage("reading files", len(found.entries), "files")
     decode = not s.quick
     facts = inspect_all([e.path for e in found.entries], decode, on_progress=progress.advance)

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from advisor.output import check_output_path
+from advisor.output import check_output_paths
 from advisor.pilot.settings import PilotSettings
 from advisor.progress import SILENT, Progress
 from advisor.schema.pilot import PilotResult
@@ -28,19 +28,19 @@ def run_pilot(
     output: Path | None = None,
     store: bool = True,
     progress: Progress = SILENT,
+    html: Path | None = None,
 ) -> PilotRun:
-    """Run the pilot; ``output``, where the caller will write the result, is checked before any
-    training. The budget's clock starts here, before the training libraries are imported, so
-    that a time budget covers the whole command."""
+    """Run the pilot; ``output`` and ``html``, where the caller will write the result and its
+    page, are checked before any training. The budget's clock starts here, before the training
+    libraries are imported, so that a time budget covers the whole command."""
     started = time.perf_counter()
     from advisor.advice import experience
     from advisor.pilot.runner import Pilot
     from advisor.services.combine import combine, with_recommendation
 
     runner = Pilot(settings, progress)
-    if output is not None:
-        protected = [p for p in (settings.data, *settings.unlabeled) if p is not None]
-        check_output_path(output, protected, [settings.manifest])
+    protected = [p for p in (settings.data, *settings.unlabeled) if p is not None]
+    check_output_paths({"output": output, "html": html}, protected, [settings.manifest])
     result = runner.run(started)
     analysis = combine(with_recommendation(runner.analysis()), result)
     result = result.model_copy(update={"recommendation": analysis.recommendation})

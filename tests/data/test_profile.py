@@ -364,3 +364,17 @@ def test_a_dataset_of_grayscale_stored_as_rgb_is_advised_as_grayscale(tmp_path: 
     assert analysis.profile.modes == {"RGB": 8}
     assert analysis.recommendation.features.grayscale
     assert any(item.step == "grayscale" for item in analysis.recommendation.recipe)
+
+
+def test_short_sides_are_counted_in_bins_that_double(tmp_path: Path) -> None:
+    sides = {"a": [20, 31, 32], "b": [63, 64, 130]}
+    for name, values in sides.items():
+        for i, side in enumerate(values):
+            write_png(tmp_path / name / f"{i}.png", 10 * len(name) + i, side=side)
+    histogram = profile_of(tmp_path).sizes.short_side_histogram
+    assert [(b.low, b.high, b.count) for b in histogram] == [
+        (16, 32, 2),
+        (32, 64, 2),
+        (64, 128, 1),
+        (128, 256, 1),
+    ]

@@ -42,9 +42,12 @@ def shapes(tmp_path_factory) -> Path:
 @pytest.mark.slow
 def test_tiny_pilot_runs_saves_and_resumes(shapes: Path, tmp_path: Path, experience_store) -> None:
     out = tmp_path / "run"
-    res = invoke("pilot", shapes, *TINY, "--out", out, "--json", "-q")
+    page = tmp_path / "pilot.html"
+    res = invoke("pilot", shapes, *TINY, "--out", out, "--json", "-q", "--html", page)
     assert res.exit_code == 0, res.stderr
     document = json.loads(res.stdout)
+    html = page.read_text()
+    assert 'id="d0-pilot"' in html and 'id="d0-curve-chart"' in html
     schema = json.loads(invoke("schema", "pilot").stdout)
     jsonschema.Draft202012Validator(schema).validate(document)
     result = PilotResult.model_validate(document)
@@ -173,6 +176,9 @@ def test_out_inside_the_data_or_busy_is_refused(shapes: Path, tmp_path: Path) ->
     res = invoke("pilot", shapes, *TINY, "--out", shapes / "pilot")
     assert res.exit_code == 2 and "inside the data folder" in res.stderr
     assert not (shapes / "pilot").exists()
+    res = invoke("pilot", shapes, *TINY, "--out", tmp_path / "run", "--html", shapes / "p.html")
+    assert res.exit_code == 2 and "--html" in res.stderr and "inside the data folder" in res.stderr
+    assert not (shapes / "p.html").exists() and not (tmp_path / "run").exists()
     busy = tmp_path / "busy"
     busy.mkdir()
     (busy / "notes.txt").write_text("mine")

@@ -1,0 +1,114 @@
+"""Report benchmark: the HTML page of the 100,000-image scan benchmark's analysis, its size, the
+time to make it and the time a real browser takes to render it.
+
+Builds (or reuses) the scan benchmark's dataset, analyses it as a user would (``advisor analyze
+DATA --no-probes -o analysis.json``), then times, in this run: (a) ``advisor report analysis.json
+-o page.html`` in a fresh process, start-up included; (b) headless Chromium opening the page over
+file:// until its load event, and until a full-page screenshot is taken (layout and paint of
+everything, the page's own scripts run); and, as a baseline in the same browser, (c) the same for
+an empty page. Goal (issue 20): the page under 2 MB and rendered in under 3 s.
+
+    scripts/get-chromium                          # once: the browser (or set ADVISOR_CHROMIUM)
+    python benchmarks/report.py                    # 100,000 images in benchmarks/data/
+    python benchmarks/report.py --images 20000 --repeats 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from scan import HERE, build
+
+REPO = HERE.parent
+
+
+def advisor(*args: str | Path) -> float:
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "advisor", *map(str, args)], check=True, capture_output=True
+    )
+    return time.perf_counter() - started
+
+
+def launcher() -> str:
+    given = os.environ.get("ADVISOR_CHROMIUM")
+    if given:
+        return given
+    fetched = subprocess.run(
+        [REPO / "scripts" / "get-chromium"], check=True, capture_output=True, text=True
+    )
+    return fetched.stdout.strip()
+
+
+def browser_times(page: Path, executable: str, repeats: int) -> dict[str, float]:
+    """Median seconds to the load event and to a full-page screenshot, a fresh tab each time."""
+    from playwright.sync_api import sync_playwright
+
+    loads, shots = [], []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable)
+        for _ in range(repeats):
+            tab = browser.new_page(viewport={"width": 1280, "height": 900})
+            errors: list[str] = []
+            tab.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
+            started = time.perf_counter()
+            tab.goto(page.as_uri(), wait_until="load")
+            loads.append(time.perf_counter() - started)
+            tab.screenshot(full_page=True)
+            shots.append(time.perf_counter() - started)
+            tab.close()
+            if errors:
+                raise SystemExit(f"page errors: {errors}")
+        browser.close()
+    return {
+        "load_s": round(statistics.median(loads), 3),
+        "screenshot_s": round(statistics.median(shots), 3),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=int, default=100_000)
+    parser.add_argument("--classes", type=int, default=100)
+    parser.add_argument("--side", type=int, default=32)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    root = HERE / "data" / f"scan-{args.images}-{args.classes}-{args.side}-png"
+    build(root, args.images, args.classes, args.side, "png")
+    executable = launcher()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        analysis, page, empty = work / "analysis.json", work / "page.html", work / "empty.html"
+        os.chdir(root.parent)  # paths in the document are relative, as a user's would be
+        analyze_s = advisor("analyze", root.name, "--no-probes", "-q", "-o", analysis)
+        make = [advisor("report", analysis, "-o", page, "-q") for _ in range(args.repeats)]
+        empty.write_text("<!DOCTYPE html><title>empty</title>")
+        document = json.loads(analysis.read_text())
+        html = page.read_text()
+        result = {
+            "images": document["profile"]["files"]["images"],
+            "problems": len(document["profile"]["problems"]),
+            "thumbnails": html.count("data:image/jpeg"),
+            "analysis_json_bytes": analysis.stat().st_size,
+            "page_bytes": page.stat().st_size,
+            "analyze_s": round(analyze_s, 2),
+            "report_command_s": round(statistics.median(make), 2),
+            "browser": browser_times(page, executable, args.repeats),
+            "browser_empty_page": browser_times(empty, executable, args.repeats),
+        }
+    result["goal_met"] = (
+        result["page_bytes"] < 2_000_000 and result["browser"]["screenshot_s"] < 3.0
+    )
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
