@@ -194,6 +194,7 @@ def features_from_analysis(
         classes=classes,
         imbalance_ratio=profile.imbalance.max_min_ratio if profile.imbalance else None,
         image_size=round(profile.sizes.short_side.median) if profile.files.images else None,
+        low_resolution_share=profile.quality.resolution.below_half if profile.quality else None,
         grayscale=_all_grayscale(profile),
         task=task,
         fine_grained=fine,

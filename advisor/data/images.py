@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
+from collections.abc import Sequence
 from functools import cache
 from typing import NamedTuple
 
 import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
+
+from advisor.data import quality
 
 THUMB_SIDE = 16
 """Side of the grayscale thumbnail kept per image for near-duplicate search (256 bytes each)."""
@@ -50,6 +54,9 @@ class ImageFacts(NamedTuple):
     thumb: bytes | None = None
     gray_rgb: bool = False
     """An RGB image whose three channels are equal: grayscale stored as colour (decoded only)."""
+    quality: bytes | None = None
+    """Blur, noise, brightness, contrast and JPEG quality as packed float32 (decoded only; see
+    ``advisor.data.quality.measure``)."""
 
     @property
     def usable(self) -> bool:
@@ -122,14 +129,48 @@ def _to_gray(img: Image.Image) -> Image.Image:
 
 
 def inspect_file(path: str, decode: bool = True) -> ImageFacts:
-    """Read a file once: its size and content hash, and, when it is an image, its header facts
-    and a small grayscale thumbnail.
+    """Read a file once: its size and content hash, and, when it is an image, its header facts,
+    a small grayscale thumbnail and its quality measures.
 
     Decoding the full image (not just the header) is what finds truncated and corrupt files;
     the thumbnail it yields costs little more and feeds the near-duplicate search. Without
     ``decode`` only the format's own integrity checks run (PNG chunk checksums, via Pillow's
-    ``verify``): about a third of the cost, no thumbnail.
+    ``verify``): about a third of the cost, no thumbnail and no quality measures.
     """
+    return inspect_files([path], decode)[0]
+
+
+def inspect_files(paths: Sequence[str], decode: bool = True) -> list[ImageFacts]:
+    """``inspect_file`` for each path, with the quality measures of all the decoded images
+    computed together (``quality.measure``: one pass over a stack costs a fraction of one per
+    image)."""
+    read = [_as_read(_read_file(path, decode)) for path in paths]
+    decoded = [i for i, r in enumerate(read) if r.working is not None]
+    facts = [r.facts for r in read]
+    if decoded:
+        rows = quality.measure(
+            [read[i].working or b"" for i in decoded], [read[i].jpeg for i in decoded]
+        )
+        for i, row in zip(decoded, rows, strict=True):
+            facts[i] = facts[i]._replace(quality=row)
+    return facts
+
+
+class _Read(NamedTuple):
+    """A decoded image's facts with what its quality measures are computed from."""
+
+    facts: ImageFacts
+    working: bytes | None = None
+    """The image's quality working image (decoded images only)."""
+    jpeg: float = math.nan
+    """Its JPEG quality (JPEG files only)."""
+
+
+def _as_read(result: ImageFacts | _Read) -> _Read:
+    return result if isinstance(result, _Read) else _Read(result)
+
+
+def _read_file(path: str, decode: bool) -> ImageFacts | _Read:
     try:
         with open(path, "rb") as fh:
             data = fh.read()
@@ -143,7 +184,7 @@ def inspect_file(path: str, decode: bool = True) -> ImageFacts:
     return _inspect_bytes(data, digest, decode)
 
 
-def _inspect_bytes(data: bytes, digest: bytes, decode: bool = True) -> ImageFacts:
+def _inspect_bytes(data: bytes, digest: bytes, decode: bool = True) -> ImageFacts | _Read:
     # Pillow's format plugins raise many exception types on malformed files (OSError, but also
     # TypeError, IndexError, struct.error...); one damaged file must never stop a scan, so every
     # failure past the format's signature makes the file unreadable, with the reason.
@@ -189,11 +230,14 @@ def _inspect_bytes(data: bytes, digest: bytes, decode: bool = True) -> ImageFact
                 )  # enough to tell grayscale stored as RGB
                 img.draft(colour, (THUMB_SIDE * 4, THUMB_SIDE * 4))
             img.load()
-            thumb = _to_gray(img).resize((THUMB_SIDE, THUMB_SIDE), Image.Resampling.BOX)
+            gray = _to_gray(img)
+            thumb = gray.resize((THUMB_SIDE, THUMB_SIDE), Image.Resampling.BOX)
             gray_rgb = is_gray_rgb(img)
+            working = quality.working_image(gray)
         except Exception as exc:
             return ImageFacts(**header, error=f"cannot decode: {_decode_reason(exc)}")
-        return ImageFacts(**header, thumb=thumb.tobytes(), gray_rgb=gray_rgb)
+        facts = ImageFacts(**header, thumb=thumb.tobytes(), gray_rgb=gray_rgb)
+        return _Read(facts, working, quality.jpeg_quality_of(getattr(img, "quantization", None)))
 
 
 def _decode_reason(exc: Exception) -> str:

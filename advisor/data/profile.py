@@ -12,6 +12,7 @@ import numpy as np
 from advisor.data.duplicates import groups_of, near_duplicate_groups
 from advisor.data.images import HIGH_BIT_DEPTH_MODES, THUMB_SIDE, ImageFacts, image_extensions
 from advisor.data.imbalance import imbalance
+from advisor.data.quality_profile import quality_of, spread
 from advisor.data.scan import Discovery, Entry
 from advisor.errors import InputError
 from advisor.schema.profile import (
@@ -26,7 +27,6 @@ from advisor.schema.profile import (
     SizeBin,
     SizeCount,
     SplitCounts,
-    Spread,
 )
 from advisor.schema.vocabulary import EVALUATION_SPLITS
 
@@ -71,6 +71,8 @@ def build_profile(found: Discovery, facts: Sequence[ImageFacts], decoded: bool =
 
     problems = _file_problems(found, statuses, facts)
     problems += _duplicate_problems(found.entries, facts, statuses)
+    quality, quality_problems = quality_of([e.path for e in images], kept)
+    problems += quality_problems
     problems.sort(key=lambda p: (KIND_ORDER[p.kind], p.paths[0]))
     return Profile(
         sources=found.roots,
@@ -95,6 +97,7 @@ def build_profile(found: Discovery, facts: Sequence[ImageFacts], decoded: bool =
         bytes=sum(f.size for f in kept),
         problems=problems,
         notices=_notices(found, statuses, facts),
+        quality=quality,
     )
 
 
@@ -235,24 +238,15 @@ def _splits(images: Sequence[Entry]) -> dict[str, SplitCounts]:
     return result
 
 
-def _spread(values: np.ndarray) -> Spread:
-    return Spread(
-        min=float(values.min()),
-        median=float(np.median(values)),
-        max=float(values.max()),
-        mean=round(float(values.mean()), 2),
-    )
-
-
 def _sizes(kept: Sequence[ImageFacts]) -> ImageSizes:
     widths = np.array([f.width for f in kept])
     heights = np.array([f.height for f in kept])
     common = Counter(zip(widths.tolist(), heights.tolist(), strict=True)).most_common(5)
     short = np.minimum(widths, heights)
     return ImageSizes(
-        width=_spread(widths),
-        height=_spread(heights),
-        short_side=_spread(short),
+        width=spread(widths),
+        height=spread(heights),
+        short_side=spread(short),
         most_common=[SizeCount(width=w, height=h, count=n) for (w, h), n in common],
         short_side_histogram=_octaves(short),
     )

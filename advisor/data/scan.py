@@ -21,7 +21,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from advisor.data.images import ImageFacts, inspect_file
+from advisor.data.images import ImageFacts, inspect_files
 from advisor.errors import InputError
 
 SPLIT_NAMES = {
@@ -37,6 +37,13 @@ UNLABELED_NAMES = frozenset({"unlabeled", "unlabelled"})
 
 PARALLEL_MIN_FILES = 1_000
 """Below this many files, starting worker processes costs more than it saves."""
+
+MAX_CHUNK = 512
+"""Most files a worker reads per task (their quality measures are computed in one pass)."""
+
+SERIAL_CHUNK = 64
+"""Files read together without workers: their quality measures are computed in one pass, and
+progress moves once per chunk."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,10 +278,14 @@ def inspect_all(
     if workers <= 1 or len(paths) < PARALLEL_MIN_FILES:
         with warnings.catch_warnings():
             _quiet_pillow_warnings()
-            return [_inspected(path, decode, on_progress) for path in paths]
+            return [
+                facts
+                for i in range(0, len(paths), SERIAL_CHUNK)
+                for facts in _inspected(paths[i : i + SERIAL_CHUNK], decode, on_progress)
+            ]
     # Files go out in chunks and come back as plain tuples: per-file messages and pickled
     # objects would cost the parent as much CPU as a worker spends reading a small PNG.
-    size = max(16, min(512, len(paths) // (workers * 8)))
+    size = max(16, min(MAX_CHUNK, len(paths) // (workers * 8)))
     chunks = [paths[i : i + size] for i in range(0, len(paths), size)]
     # fork starts workers in milliseconds; elsewhere (macOS, Windows) spawn is the safe choice.
     context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
@@ -293,15 +304,17 @@ def _usable_cores() -> int:
     return os.cpu_count() or 1
 
 
-def _inspected(path: str, decode: bool, on_progress: Callable[[int], None] | None) -> ImageFacts:
-    facts = inspect_file(path, decode)
+def _inspected(
+    paths: Sequence[str], decode: bool, on_progress: Callable[[int], None] | None
+) -> list[ImageFacts]:
+    facts = inspect_files(paths, decode)
     if on_progress:
-        on_progress(1)
+        on_progress(len(paths))
     return facts
 
 
 def _inspect_chunk(paths: Sequence[str], decode: bool) -> list[tuple]:
-    return [tuple(inspect_file(path, decode)) for path in paths]
+    return [tuple(facts) for facts in inspect_files(paths, decode)]
 
 
 def _quiet_pillow_warnings() -> None:

@@ -12,7 +12,14 @@ from rich.text import Text
 
 from advisor.schema.analysis import Analysis
 from advisor.schema.probes import Measurement, Probes
-from advisor.schema.profile import Imbalance, Problem, ProblemKind, Profile
+from advisor.schema.profile import (
+    Imbalance,
+    Problem,
+    ProblemKind,
+    Profile,
+    Quality,
+    QualityReading,
+)
 
 POOL_SHIFT_WARNING = 1.0
 """Proxy A-distance between labeled and unlabeled images from which a linear classifier tells
@@ -30,6 +37,10 @@ WHY = {
     ProblemKind.near_duplicate: "perceptually identical images: they over-weight one picture",
     ProblemKind.conflicting_labels: "one image with two labels: noise no model can fit",
     ProblemKind.split_leak: "images shared with an evaluation split: scores would be inflated",
+    ProblemKind.low_information: "nearly uniform images, far flatter than the rest",
+    ProblemKind.dark: "images far darker than the rest of the dataset",
+    ProblemKind.bright: "images far brighter than the rest of the dataset",
+    ProblemKind.blurry: "images far blurrier than the rest: little detail for self-supervision",
 }
 
 
@@ -41,6 +52,8 @@ def render_analysis(console: Console, analysis: Analysis) -> None:
         console.print(_class_chart(profile.imbalance))
         console.print(_imbalance(profile.imbalance))
     console.print(_images(profile))
+    if profile.quality is not None:
+        console.print(_quality(profile.quality))
     console.print(_problems(profile.problems))
     if not profile.decoded:
         console.print(
@@ -124,6 +137,29 @@ def _images(profile: Profile) -> Panel:
     table.add_row("formats", _distribution(profile.formats))
     table.add_row("on disk", human_bytes(profile.bytes))
     return Panel(table, title="Images", expand=False)
+
+
+def _quality(quality: Quality) -> Panel:
+    table = Table(box=None, padding=(0, 1), show_header=True, header_style="bold")
+    table.add_column("measure", no_wrap=True)
+    table.add_column("range", no_wrap=True)
+    table.add_column("reading", overflow="fold")
+    r = quality.resolution
+    table.add_row("resolution", f"{r.below_pipeline:.0%} upsampled", r.reading)
+    rows: list[tuple[str, QualityReading | None]] = [
+        ("sharpness", quality.sharpness),
+        ("noise σ", quality.noise),
+        ("brightness", quality.brightness),
+        ("contrast", quality.contrast),
+        ("JPEG quality", quality.jpeg_quality),
+    ]
+    for name, reading in rows:
+        if reading is not None:
+            table.add_row(
+                name, f"{reading.spread.min:.3g}–{reading.spread.max:.3g}", reading.reading
+            )
+    title = f"Quality (grayscale, measured at {quality.working_side} px)"
+    return Panel(table, title=title, expand=False)
 
 
 def _distribution(counts: dict[str, int]) -> str:

@@ -33,6 +33,13 @@ class DecisionFeatures(Model):
     classes: int | None
     imbalance_ratio: float | None
     image_size: int | None
+    low_resolution_share: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="Share of the images whose short side is below half the networks' 224 px "
+        "input, so that they are upsampled 2x or more; None from a card.",
+    )
     grayscale: bool
     task: Task
     fine_grained: bool

@@ -16,6 +16,10 @@ class ProblemKind(StrEnum):
     near_duplicate = "near_duplicate"
     conflicting_labels = "conflicting_labels"
     split_leak = "split_leak"
+    low_information = "low_information"
+    dark = "dark"
+    bright = "bright"
+    blurry = "blurry"
 
 
 class Problem(Model):
@@ -114,6 +118,64 @@ class SplitCounts(Model):
     class_counts: dict[str, int]
 
 
+class QualityReading(Model):
+    """One per-image quality measure over the decoded images, taken on a grayscale working image
+    of ``Quality.working_side`` pixels a side."""
+
+    images: int = Field(ge=0, description="Images measured.")
+    spread: Spread
+    lowest: list[str] = Field(description="The files with the lowest values, lowest first.")
+    highest: list[str] = Field(description="The files with the highest values, highest first.")
+    reading: str = Field(description="The figures in plain words.")
+
+
+class Resolution(Model):
+    """How many images are smaller than what the networks are fed, which low-resolution
+    pretraining data makes self-supervision pay for (cole2022, image-corruption figure)."""
+
+    pipeline_side: int = Field(
+        description="Input side of the backbones the probes and the pilot use on a GPU (px)."
+    )
+    below_pipeline: float = Field(
+        ge=0, le=1, description="Share of images whose short side is below pipeline_side."
+    )
+    below_half: float = Field(
+        ge=0, le=1, description="Share below half of it: upsampled 2x or more."
+    )
+    below_quarter: float = Field(
+        ge=0, le=1, description="Share below a quarter of it: upsampled 4x or more."
+    )
+    smallest: list[str] = Field(description="The files with the shortest short sides.")
+    reading: str
+
+
+class Quality(Model):
+    """Image quality that bears on self-supervised pretraining, each measure with its spread,
+    its extremes and a plain reading; images that are clear outliers of the dataset are also
+    problems (blurry, low_information, dark, bright)."""
+
+    working_side: int = Field(description="Side of the grayscale image each measure is taken on.")
+    sharpness: QualityReading | None = Field(
+        description="Variance of the Laplacian; lower is blurrier. None without decoding."
+    )
+    noise: QualityReading | None = Field(
+        description="Immerkaer's noise sigma (median form), grey levels of 255. None without "
+        "decoding."
+    )
+    brightness: QualityReading | None = Field(
+        description="Mean grey level, 0-255. None without decoding."
+    )
+    contrast: QualityReading | None = Field(
+        description="Standard deviation of the grey levels; near 0 is a uniform image. None "
+        "without decoding."
+    )
+    jpeg_quality: QualityReading | None = Field(
+        description="IJG quality (1-100) estimated from the JPEG files' quantisation tables; "
+        "None without JPEG files or without decoding."
+    )
+    resolution: Resolution
+
+
 class FileCounts(Model):
     """Every file the scan met, by what became of it; the five parts add up to ``seen``."""
 
@@ -148,3 +210,6 @@ class Profile(Model):
     bytes: int = Field(ge=0, description="Total size of the readable images on disk.")
     problems: list[Problem]
     notices: list[Notice]
+    quality: Quality | None = Field(
+        default=None, description="None in documents written before quality was measured."
+    )

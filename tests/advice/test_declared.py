@@ -148,3 +148,12 @@ def test_a_declared_domain_without_a_typical_gap_keeps_the_measured_one(
     features = analysis.recommendation.features
     assert features.domain == "other" and features.domain_gap_origin == "measured"
     assert features.domain_gap == analysis.probes.domain_gap.score.value
+
+
+def test_the_share_of_small_images_reaches_the_features_and_its_rule(tmp_path: Path) -> None:
+    # 64 px images: the median is not below 64, but all are below half the 224 px input
+    make_class_folders(tmp_path, {"cat": 6, "dog": 6})
+    analysis = analyze(AnalyzeSettings(tmp_path, probes=None))
+    rec = analysis.recommendation
+    assert rec is not None and rec.features.low_resolution_share == 1.0
+    assert "mostly-small-images" in {reason.rule for reason in rec.reasons}

@@ -26,3 +26,15 @@ def test_rule_directions() -> None:
     assert direction(many, "ssl") == -1
     keep = KB.rule("continue-from-pretrained")
     assert direction(keep, "ssl") == 0 and direction(keep, "tl+ssl") == 0
+
+
+def test_the_small_images_rule_reads_the_share_below_half_the_input() -> None:
+    """It speaks where the median image is 64 px or more (below that the low-resolution rule
+    does), and is silent without a measured share (a card)."""
+    rule = KB.rule("mostly-small-images")
+    assert direction(rule, "ssl") == -1 and direction(rule, "tl+ssl") == -1
+    assert [c.study for c in rule.cites] == ["cole2022"]
+    assert fires(rule, {"low_resolution_share": 0.8, "image_size": 96})
+    assert not fires(rule, {"low_resolution_share": 0.3, "image_size": 96})
+    assert not fires(rule, {"low_resolution_share": 1.0, "image_size": 32})
+    assert not fires(rule, {"low_resolution_share": None, "image_size": 96})

@@ -18,7 +18,7 @@ from advisor.data.duplicates import (
     similar_pairs,
     sketch,
 )
-from advisor.data.images import THUMB_SIDE, _inspect_bytes
+from advisor.data.images import THUMB_SIDE, _as_read, _inspect_bytes
 
 
 def correlation_matrix(rows: np.ndarray) -> np.ndarray:
@@ -85,7 +85,7 @@ def test_sketch_is_chunked_consistently() -> None:
 
 
 def thumb_of(data: bytes) -> np.ndarray:
-    facts = _inspect_bytes(data, hashlib.blake2b(data, digest_size=16).digest())
+    facts = _as_read(_inspect_bytes(data, hashlib.blake2b(data, digest_size=16).digest())).facts
     assert facts.thumb is not None
     return np.frombuffer(facts.thumb, dtype=np.uint8).reshape(THUMB_SIDE, THUMB_SIDE)
 

@@ -26,3 +26,15 @@ def test_every_panel_closes_at_80_columns(probe_dataset: Path) -> None:
     assert len(opened) == len(closed) >= 5
     assert not [line for line in opened + closed if "…" in line], "a title or footer was cut"
     assert any("Probes" in line for line in opened)
+
+
+def test_the_quality_block_shows_each_reading(class_dataset: Path) -> None:
+    analysis = analyze(AnalyzeSettings(class_dataset))
+    console = Console(width=80, record=True, color_system=None)
+    render_analysis(console, analysis)
+    text = console.export_text()
+    assert "Quality (grayscale, measured at 32 px)" in text
+    for row in ("resolution", "sharpness", "noise σ", "brightness", "contrast"):
+        assert row in text
+    assert "JPEG quality" not in text  # the dataset has no JPEG files
+    assert all(len(line) <= 80 for line in text.splitlines())
