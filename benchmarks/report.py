@@ -6,7 +6,11 @@ DATA --no-probes -o analysis.json``), then times, in this run: (a) ``advisor rep
 -o page.html`` in a fresh process, start-up included; (b) headless Chromium opening the page over
 file:// until its load event, and until a full-page screenshot is taken (layout and paint of
 everything, the page's own scripts run); and, as a baseline in the same browser, (c) the same for
-an empty page. Goal (issue 20): the page under 2 MB and rendered in under 3 s.
+an empty page. The analysis has the dataset's planted problems only (a dozen), so the same is
+done for a worst case: the analysis with its problems replaced by as many as the page shows (12
+of every kind, 4 images each), the images 256 px crops of the scikit-learn sample photos (the
+largest thumbnails a real photo gives). Goal (issue 20): the page under 2 MB and rendered in
+under 3 s.
 
     scripts/get-chromium                          # once: the browser (or set ADVISOR_CHROMIUM)
     python benchmarks/report.py                    # 100,000 images in benchmarks/data/
@@ -25,6 +29,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+from PIL import Image
 from scan import HERE, build
 
 REPO = HERE.parent
@@ -74,6 +80,46 @@ def browser_times(page: Path, executable: str, repeats: int) -> dict[str, float]
     }
 
 
+def worst_case(analysis: Path, folder: Path) -> Path:
+    """The analysis with every kind of problem at the page's cap, on real photo crops."""
+    from sklearn.datasets import load_sample_images
+
+    from advisor.render.report import MAX_PROBLEMS_PER_KIND, MAX_THUMBS, PATH_ONLY
+    from advisor.schema.analysis import Analysis
+    from advisor.schema.profile import Problem, ProblemKind
+
+    photos = load_sample_images().images
+    rng = np.random.default_rng(0)
+    folder.mkdir()
+    problems = []
+    for kind in ProblemKind:
+        for p in range(MAX_PROBLEMS_PER_KIND):
+            paths = []
+            for i in range(1 if kind in PATH_ONLY else MAX_THUMBS):
+                photo = photos[rng.integers(len(photos))]
+                y, x = rng.integers(0, photo.shape[0] - 256), rng.integers(0, photo.shape[1] - 256)
+                path = folder / f"{kind.value}-{p}-{i}.jpg"
+                Image.fromarray(photo[y : y + 256, x : x + 256]).save(path, quality=90)
+                paths.append(str(path))
+            problems.append(Problem(kind=kind, paths=paths, detail=f"a {kind.value} problem"))
+    document = Analysis.model_validate_json(analysis.read_text())
+    profile = document.profile.model_copy(update={"problems": problems})
+    worst = folder.parent / "worst.json"
+    worst.write_text(document.model_copy(update={"profile": profile}).model_dump_json())
+    return worst
+
+
+def page_figures(analysis: Path, page: Path, executable: str, repeats: int) -> dict:
+    make = [advisor("report", analysis, "-o", page, "-q") for _ in range(repeats)]
+    return {
+        "problems": len(json.loads(analysis.read_text())["profile"]["problems"]),
+        "thumbnails": page.read_text().count("data:image/jpeg"),
+        "page_bytes": page.stat().st_size,
+        "report_command_s": round(statistics.median(make), 2),
+        "browser": browser_times(page, executable, repeats),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=100_000)
@@ -89,23 +135,21 @@ def main() -> None:
         analysis, page, empty = work / "analysis.json", work / "page.html", work / "empty.html"
         os.chdir(root.parent)  # paths in the document are relative, as a user's would be
         analyze_s = advisor("analyze", root.name, "--no-probes", "-q", "-o", analysis)
-        make = [advisor("report", analysis, "-o", page, "-q") for _ in range(args.repeats)]
         empty.write_text("<!DOCTYPE html><title>empty</title>")
         document = json.loads(analysis.read_text())
-        html = page.read_text()
         result = {
             "images": document["profile"]["files"]["images"],
-            "problems": len(document["profile"]["problems"]),
-            "thumbnails": html.count("data:image/jpeg"),
             "analysis_json_bytes": analysis.stat().st_size,
-            "page_bytes": page.stat().st_size,
             "analyze_s": round(analyze_s, 2),
-            "report_command_s": round(statistics.median(make), 2),
-            "browser": browser_times(page, executable, args.repeats),
+            "analysis": page_figures(analysis, page, executable, args.repeats),
+            "worst_case": page_figures(
+                worst_case(analysis, work / "photos"), work / "worst.html", executable, args.repeats
+            ),
             "browser_empty_page": browser_times(empty, executable, args.repeats),
         }
-    result["goal_met"] = (
-        result["page_bytes"] < 2_000_000 and result["browser"]["screenshot_s"] < 3.0
+    result["goal_met"] = all(
+        result[case]["page_bytes"] < 2_000_000 and result[case]["browser"]["screenshot_s"] < 3.0
+        for case in ("analysis", "worst_case")
     )
     print(json.dumps(result, indent=2))
 

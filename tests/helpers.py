@@ -8,6 +8,7 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import struct
 import zlib
 from collections.abc import Callable, Iterable, Mapping
@@ -31,6 +32,26 @@ REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
 STORED_PILOT = REPO / "tests" / "fixtures" / "pilot-result.json"
 """A finished pilot's result, kept so that the summary can be tested without training."""
+HOSTILE = "<img src=x onerror=alert(1)>"
+"""A class folder named like this must show as these characters, never become markup."""
+STORED_ANALYSIS = REPO / "tests" / "fixtures" / "analysis-demo.json"
+"""``advisor analyze`` of the digits demo with probes (its images are not kept: paths only)."""
+
+
+def hostile_dataset(root: Path) -> Path:
+    """Two classes (one named ``HOSTILE``) in train and test, with two cross-class copies (a
+    conflicting label), a train/test copy (a split leak) and a truncated file."""
+    data = root / "data"
+    for split, offset in (("train", 0), ("test", 100)):
+        for c, name in enumerate((HOSTILE, "cat")):
+            for i in range(6):
+                write_png(data / split / name / f"{name}_{i}.png", offset + 10 * c + i)
+    for copy in ("copy.png", "copy2.png"):
+        shutil.copy(data / "train" / HOSTILE / f"{HOSTILE}_0.png", data / "train" / "cat" / copy)
+    shutil.copy(data / "train" / "cat" / "cat_1.png", data / "test" / "cat" / "leak.png")
+    cut = (data / "train" / "cat" / "cat_2.png").read_bytes()
+    (data / "train" / "cat" / "broken.png").write_bytes(cut[: len(cut) // 2])
+    return data
 
 
 def smooth_noise(seed: int, side: int = 64, grid: int = 6, mode: str = "RGB") -> Image.Image:

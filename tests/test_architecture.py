@@ -29,7 +29,7 @@ MAY_IMPORT = {
     "advice": {"advice", "knowledge", "schema", GROUND},
     "pilot": {"pilot", "probing", "data", "schema", GROUND},
     "render": {"render", "schema"},
-    "services": {
+    "services": {  # render too: the report service turns documents into a page
         "services",
         "advice",
         "pilot",

@@ -174,6 +174,7 @@ def analyze(
         probed = analysis.probes.labeled_sample + analysis.probes.unlabeled_sample
         note += f", probed {probed:,} images with {analysis.probes.backbone}"
     err.print(f"{note} in {time.perf_counter() - started:.1f} s", style="dim")
+    show = emit(analysis, as_json, output)  # the JSON first: it is the record
     if html is not None:
         from advisor.render.report import Document
         from advisor.services.report import write_report
@@ -182,7 +183,7 @@ def analyze(
             [Document(f"analysis of {', '.join(analysis.profile.sources)}", analysis)], html
         )
         err.print(f"wrote {html}", style="dim")
-    if emit(analysis, as_json, output):
+    if show:
         render_analysis(Console(), analysis)
         if analysis.recommendation is not None:
             render_recommendation(Console(), analysis.recommendation)

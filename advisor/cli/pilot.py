@@ -112,11 +112,12 @@ def pilot(
             )
         except PilotInterrupted as stop:  # typer would swallow where to resume
             fail(f"interrupted: {stop}; continue with the same command and --resume", 130)
+    show = emit(run.result, as_json, output)  # the JSON first: it is the record
     if html is not None:
         from advisor.render.report import Document
         from advisor.services.report import write_report
 
         write_report([Document(f"pilot of {', '.join(run.result.sources)}", run.result)], html)
         err.print(f"wrote {html}", style="dim")
-    if emit(run.result, as_json, output):
+    if show:
         render_pilot(Console(), run.result)

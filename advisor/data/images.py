@@ -111,6 +111,19 @@ def open_rgb(path: str) -> Image.Image:
         return rgb.copy() if rgb is img else rgb  # closing the file frees an image it returns
 
 
+def open_thumbnail(path: str, side: int) -> Image.Image:
+    """An RGB image of at most ``side`` pixels a side, under the mode policy of ``to_rgb``; a
+    JPEG is decoded at a reduced scale (``draft``), so a large photo costs a fraction of a full
+    decode."""
+    with Image.open(path) as img:
+        img.draft("RGB", (side, side))
+        img.load()
+        rgb = to_rgb(img)
+        small = rgb.copy() if rgb is img else rgb
+    small.thumbnail((side, side))
+    return small
+
+
 def _stretch_to_l(img: Image.Image) -> Image.Image:
     arr = np.asarray(img, dtype=np.float64)
     lo, hi = float(arr.min()), float(arr.max())

@@ -171,6 +171,7 @@ def summarise(
         complete=len(complete) == len(plan.seeds),
         seconds=round(seconds, 1),
         units=units,
+        compared_seeds=compared,
         arms=summaries,
         differences=differences,
         measured_best=best,

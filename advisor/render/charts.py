@@ -2,9 +2,10 @@
 
 Text stays text (``svg.fonttype`` none), so the page can be searched, read by a screen reader and
 checked by tests; each mark that carries a figure gets an id (matplotlib's gid) that names what it
-is. Ink that should follow the page's light or dark scheme is drawn in a placeholder colour and
-becomes ``currentColor`` in the SVG. Nothing here reads a document's meaning: the report hands
-over numbers and labels already chosen.
+is, prefixed with the chart's id like every other id in the SVG, so that a page of several
+charts never repeats one. Ink that should follow the page's light or dark scheme is drawn in a
+placeholder colour and becomes ``currentColor`` in the SVG. Nothing here reads a document's
+meaning: the report hands over numbers and labels already chosen.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from matplotlib import rc_context
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 INK = "#010101"
@@ -33,6 +35,9 @@ COLOURS = {
 """Mid-tone colours that read on a white and on a near-black page alike."""
 WIDTH = 6.4
 """Inches; at matplotlib's 72 points per inch a chart is 460 px wide at its natural size."""
+MAX_LABEL = 40
+"""Characters of a label drawn beside a bar or row; a longer one (a class named by a sentence)
+is cut with an ellipsis rather than squeezing the plot to nothing."""
 
 
 def _style(salt: str) -> dict[str, object]:
@@ -59,21 +64,26 @@ def _style(salt: str) -> dict[str, object]:
 
 def _svg(fig: Figure, chart_id: str) -> str:
     """The figure as an ``<svg>`` element for inlining: no XML prolog, no date, placeholder ink
-    turned into ``currentColor``, an id and an accessible role on the root."""
+    turned into ``currentColor``, every id (matplotlib's own and the marks') and every
+    reference to one prefixed with the chart's id, which the root element takes."""
     buffer = io.StringIO()
     fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
     text = buffer.getvalue()
     text = text[text.index("<svg") :]
     text = re.sub(r"\s*<metadata>.*?</metadata>", "", text, count=1, flags=re.DOTALL)
     text = text.replace(INK, "currentColor")
-    return re.sub(
-        r"<svg ", f'<svg id="{chart_id}" class="chart" role="img" ', text, count=1
-    ).strip()
+    text = re.sub(r'\bid="([^"]+)"', rf'id="{chart_id}-\1"', text)
+    text = re.sub(r'(url\(#|href="#)', rf"\g<1>{chart_id}-", text)
+    return re.sub(r"<svg ", f'<svg id="{chart_id}" class="chart" ', text, count=1).strip()
 
 
-def _figure(chart_id: str, height: float) -> tuple[Figure, object]:
+def _figure(height: float) -> tuple[Figure, Axes]:
     fig = Figure(figsize=(WIDTH, height), layout="constrained")
     return fig, fig.add_subplot()
+
+
+def _label(text: str) -> str:
+    return text if len(text) <= MAX_LABEL else text[: MAX_LABEL - 1] + "…"
 
 
 @dataclass(frozen=True)
@@ -91,7 +101,7 @@ class Interval:
 def interval_chart(chart_id: str, rows: Sequence[Interval], unit: str) -> str:
     """Rows of central values with their intervals against a zero line: gains over transfer."""
     with rc_context(_style(chart_id)):
-        fig, ax = _figure(chart_id, 0.55 + 0.38 * len(rows))
+        fig, ax = _figure(0.55 + 0.38 * len(rows))
         for y, row in enumerate(reversed(rows)):
             line = ax.plot(
                 [row.low, row.high], [y, y], color=row.colour, linewidth=3, solid_capstyle="butt"
@@ -108,7 +118,7 @@ def interval_chart(chart_id: str, rows: Sequence[Interval], unit: str) -> str:
                 fontsize=8,
             )
         ax.axvline(0, color=COLOURS["muted"], linewidth=1, linestyle="--")
-        ax.set_yticks(range(len(rows)), [row.label for row in reversed(rows)])
+        ax.set_yticks(range(len(rows)), [_label(row.label) for row in reversed(rows)])
         ax.set_ylim(-0.6, len(rows) - 0.4)
         lows = [min(row.low, 0.0) for row in rows]
         highs = [max(row.high, 0.0) for row in rows]
@@ -125,14 +135,14 @@ def bar_chart(
 ) -> str:
     """Horizontal bars with their counts written beside them, the first label on top."""
     with rc_context(_style(chart_id)):
-        fig, ax = _figure(chart_id, 0.6 + 0.24 * len(labels))
+        fig, ax = _figure(0.6 + 0.24 * len(labels))
         positions = list(range(len(labels)))[::-1]
         bars = ax.barh(positions, counts, color=COLOURS["mark"], height=0.7)
         top = max(counts) if counts else 1
         for i, (bar, count) in enumerate(zip(bars, counts, strict=True)):
             bar.set_gid(f"{mark_prefix}-{i}")
             ax.text(count + top * 0.01, bar.get_y() + 0.35, f"{count:,}", va="center", fontsize=8)
-        ax.set_yticks(positions, labels)
+        ax.set_yticks(positions, [_label(label) for label in labels])
         ax.set_xlim(0, top * 1.15)
         ax.set_ylim(-0.6, len(labels) - 0.4)
         ax.set_xlabel(unit)
@@ -147,9 +157,9 @@ def scale_chart(
     landmark (sorted), and a line for the measured value."""
     ordered = sorted(anchors.items(), key=lambda item: (item[1], item[0]))
     with rc_context(_style(chart_id)):
-        fig, ax = _figure(chart_id, 0.9 + 0.2 * len(ordered))
+        fig, ax = _figure(0.9 + 0.2 * len(ordered))
         for y, (_, score) in enumerate(ordered):
-            dot = ax.plot([score], [y], "o", color=COLOURS["muted"], markersize=5)[0]
+            dot = ax.plot([score], [y], "o", color=COLOURS["muted"], markersize=5, clip_on=False)[0]
             dot.set_gid(f"anchor-{y}")
         line = ax.axvline(value, color=COLOURS["accent"], linewidth=2)
         line.set_gid("measured")
@@ -162,8 +172,8 @@ def scale_chart(
             fontsize=8,
             annotation_clip=False,
         )
-        ax.set_yticks(range(len(ordered)), [name for name, _ in ordered])
-        ax.set_xlim(0, 1)
+        ax.set_yticks(range(len(ordered)), [_label(name) for name, _ in ordered])
+        ax.set_xlim(-0.02, 1.02)
         ax.set_ylim(-0.6, len(ordered) + 0.2)
         ax.set_xlabel(axis)
         ax.grid(axis="y", color=COLOURS["muted"], linewidth=0.3)
@@ -173,25 +183,39 @@ def scale_chart(
 
 @dataclass(frozen=True)
 class Points:
-    """Accuracies of one arm, one per seed."""
+    """Accuracies of one arm, one per seed, with the arm's accuracy as the document gives it
+    (over the compared seeds) and which seeds were set apart from the comparison."""
 
     arm: str
     seeds: Sequence[int]
     values: Sequence[float]
+    mean: float
+    set_apart: Sequence[bool]
 
 
 def seed_chart(chart_id: str, arms: Sequence[Points], unit: str) -> str:
-    """Every seed's score of every arm as a dot, with the mean as a tick: the spread between
-    seeds is what a paired difference has to beat."""
+    """Every seed's score of every arm as a dot (hollow when the seed was set apart), with the
+    arm's accuracy as a tick: the spread between seeds is what a paired difference has to beat."""
     with rc_context(_style(chart_id)):
-        fig, ax = _figure(chart_id, 0.6 + 0.42 * len(arms))
+        fig, ax = _figure(0.6 + 0.42 * len(arms))
         for y, points in enumerate(reversed(arms)):
             colour = COLOURS.get(points.arm, COLOURS["mark"])
-            for seed, value in zip(points.seeds, points.values, strict=True):
-                dot = ax.plot([value], [y], "o", color=colour, alpha=0.8, markersize=6)[0]
+            for seed, value, apart in zip(
+                points.seeds, points.values, points.set_apart, strict=True
+            ):
+                dot = ax.plot(
+                    [value],
+                    [y],
+                    "o",
+                    color=colour,
+                    markerfacecolor="none" if apart else colour,
+                    alpha=0.8,
+                    markersize=6,
+                )[0]
                 dot.set_gid(f"accuracy-{_slug(points.arm)}-{seed}")
-            mean = sum(points.values) / len(points.values)
-            tick = ax.plot([mean, mean], [y - 0.25, y + 0.25], color=colour, linewidth=2)[0]
+            tick = ax.plot(
+                [points.mean, points.mean], [y - 0.25, y + 0.25], color=colour, linewidth=2
+            )[0]
             tick.set_gid(f"accuracy-{_slug(points.arm)}-mean")
         ax.set_yticks(range(len(arms)), [points.arm for points in reversed(arms)])
         ax.set_ylim(-0.6, len(arms) - 0.4)
@@ -208,22 +232,23 @@ class Curve:
     seed: int
     steps: Sequence[int]
     values: Sequence[float]
+    set_apart: bool = False
 
 
 def curve_chart(
     chart_id: str, curves: Sequence[Curve], reference: float | None, reference_label: str
 ) -> str:
-    """k-NN accuracy against self-supervised steps, a line per arm and seed, with the frozen
-    pretrained features' accuracy as a dashed line when it is known."""
+    """k-NN accuracy against self-supervised steps, a line per arm and seed (dotted when the seed
+    was set apart), with the frozen pretrained features' accuracy as a dashed line when known."""
     with rc_context(_style(chart_id)):
-        fig, ax = _figure(chart_id, 2.8)
+        fig, ax = _figure(2.8)
         labelled: set[str] = set()
         for curve in curves:
             colour = COLOURS.get(curve.arm, COLOURS["mark"])
             line = ax.plot(
                 curve.steps,
                 curve.values,
-                "o-",
+                "o:" if curve.set_apart else "o-",
                 color=colour,
                 markersize=3,
                 linewidth=1.4,

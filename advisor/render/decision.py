@@ -31,7 +31,7 @@ CHECK_WORDS = {
 """What the fitted model says of each reason's direction, in the reasons table."""
 
 
-def _cites(cites: list[Cite]) -> str:
+def cites_text(cites: list[Cite]) -> str:
     return "; ".join(f"{c.study}, {c.where}" for c in cites)
 
 
@@ -90,7 +90,7 @@ def recommendation_panel(rec: Recommendation) -> Panel:
             Text(reason.direction, style=SIDE_STYLE[reason.direction]),
             "★" * reason.strength,
             Text(words, style=style),
-            Text.assemble(reason.text, (f"  [{_cites(reason.cites)}]", "dim")),
+            Text.assemble(reason.text, (f"  [{cites_text(reason.cites)}]", "dim")),
         )
     parts: list = [head]
     if rec.reasons:
@@ -104,7 +104,7 @@ def recommendation_panel(rec: Recommendation) -> Panel:
     parts.append(Text("\nRecipe", style="bold"))
     steps = []
     for item in rec.recipe:
-        source = "convention" if item.convention else _cites(item.cites)
+        source = "convention" if item.convention else cites_text(item.cites)
         steps.append(
             Text.assemble((f"{item.step}: ", "bold"), item.detail, (f"  [{source}]", "dim"))
         )

@@ -9,12 +9,14 @@ escapes. The same documents and thumbnails give the same bytes.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
-from pathlib import PurePath
+from pathlib import Path, PurePath
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, Template, select_autoescape
 from markupsafe import Markup
@@ -27,9 +29,9 @@ from advisor.render.analysis import (
     gap_words,
     human_bytes,
     measurement_text,
+    probe_rows,
 )
-from advisor.render.analysis import probe_rows as probe_readings
-from advisor.render.decision import CHECK_WORDS, VERDICT_WORDS
+from advisor.render.decision import CHECK_WORDS, VERDICT_WORDS, cites_text
 from advisor.render.pilot import by_seed, projection_lines
 from advisor.schema.analysis import Analysis
 from advisor.schema.decision import Recommendation
@@ -42,16 +44,21 @@ MAX_PROBLEMS_PER_KIND = 12
 enough to judge whether a kind of finding is real, and keep a page for 100,000 images small."""
 MAX_THUMBS = 4
 """Images shown per problem (a group of near duplicates can hold many)."""
+PATH_ONLY = frozenset({ProblemKind.unreadable, ProblemKind.oversized})
+"""Problems listed by path without thumbnails: the file does not decode, or decoding it is what
+the decompression-bomb limit is there to prevent."""
 
 Body = Analysis | Recommendation | PilotResult
 
 
 @dataclass(frozen=True)
 class Document:
-    """A document and the name the page gives it (its file name, or the command's)."""
+    """A document, the name the page gives it (its file name, or the command's), and the folder
+    it was read from (relative image paths are also looked for from there)."""
 
     name: str
     body: Body
+    folder: Path | None = None
 
     @property
     def kind(self) -> str:
@@ -74,11 +81,13 @@ def render_report(documents: Sequence[Document], thumbnails: Thumbnails | None =
     thumbnails = thumbnails or Thumbnails()
     parts = [_document(i, doc, thumbnails) for i, doc in enumerate(documents)]
     versions = sorted({doc.body.tool_version for doc in documents})
+    script = _asset("report.js")
     return _template().render(
         documents=parts,
         versions=versions,
         style=Markup(_asset("report.css")),
-        script=Markup(_asset("report.js")),
+        script=Markup(script),
+        script_hash=base64.b64encode(hashlib.sha256(script.encode()).digest()).decode(),
     )
 
 
@@ -136,7 +145,12 @@ def _recommendation(prefix: str, rec: Recommendation) -> dict:
         g = estimate.gain
         rows.append(
             charts.Interval(
-                f"gain-{arm.replace('+', '-')}", arm, g.mean, g.low, g.high, charts.COLOURS[arm]
+                f"gain-{arm.replace('+', '-')}",
+                arm,
+                g.mean,
+                g.low,
+                g.high,
+                charts.COLOURS.get(arm, charts.COLOURS["mark"]),
             )
         )
     if rec.pilot is not None:
@@ -164,19 +178,15 @@ def _recommendation(prefix: str, rec: Recommendation) -> dict:
             )
         ),
         "reasons": [
-            {"reason": r, "check": CHECK_WORDS[r.model_check][0], "cites": _cites(r.cites)}
+            {"reason": r, "check": CHECK_WORDS[r.model_check][0], "cites": cites_text(r.cites)}
             for r in rec.reasons
         ],
         "recipe": [
-            {"item": item, "source": "convention" if item.convention else _cites(item.cites)}
+            {"item": item, "source": "convention" if item.convention else cites_text(item.cites)}
             for item in rec.recipe
         ],
         "features": _features(rec),
     }
-
-
-def _cites(cites: Sequence) -> str:
-    return "; ".join(f"{c.study}, {c.where}" for c in cites)
 
 
 def _features(rec: Recommendation) -> list[tuple[str, str]]:
@@ -258,11 +268,11 @@ def shown_problems(profile: Profile) -> list[tuple[ProblemKind, list[Problem], i
 
 
 def thumbnail_paths(profile: Profile) -> list[str]:
-    """The images the page would show as thumbnails (an unreadable file has none)."""
+    """The images the page would show as thumbnails."""
     return [
         path
         for kind, problems, _ in shown_problems(profile)
-        if kind is not ProblemKind.unreadable
+        if kind not in PATH_ONLY
         for problem in problems
         for path in problem.paths[:MAX_THUMBS]
     ]
@@ -277,7 +287,7 @@ def _problems(profile: Profile, thumbnails: Thumbnails) -> dict:
             images = [
                 {
                     "path": path,
-                    "split": _split_of(path, splits),
+                    "split": _split_of(path, profile.sources, splits),
                     "src": thumbnails.images.get(path),
                     "missing": path in thumbnails.missing,
                 }
@@ -288,7 +298,7 @@ def _problems(profile: Profile, thumbnails: Thumbnails) -> dict:
                     "problem": problem,
                     "images": images,
                     "more": len(problem.paths) - len(images),
-                    "pictures": kind is not ProblemKind.unreadable,
+                    "pictures": kind not in PATH_ONLY,
                 }
             )
         groups.append({"kind": kind.value, "why": WHY[kind], "rows": rows, "rest": rest})
@@ -302,9 +312,25 @@ def _problems(profile: Profile, thumbnails: Thumbnails) -> dict:
     }
 
 
-def _split_of(path: str, splits: set[str]) -> str | None:
-    """The split folder a path lies in (the nearest one to the file), if any."""
-    return next((part for part in reversed(PurePath(path).parts[:-1]) if part in splits), None)
+def _set_apart(result: PilotResult) -> set[tuple[str, int]]:
+    """The (arm, seed) runs outside the comparison: failed runs, and seeds left out of it (not
+    finished by every arm, or trained under another protocol)."""
+    apart = {(f.arm, f.seed) for f in result.failed_runs}
+    if result.compared_seeds is not None:
+        compared = set(result.compared_seeds)
+        apart |= {(u.arm, u.seed) for u in result.units if u.seed not in compared}
+    return apart
+
+
+def _split_of(path: str, sources: Sequence[str], splits: set[str]) -> str | None:
+    """The split folder a path lies in: the first folder below the data folder it came from
+    (a manifest's splits are not in its paths, so its images get none)."""
+    parts = PurePath(path).parts
+    for source in sources:
+        root = PurePath(source).parts
+        if parts[: len(root)] == root and len(parts) > len(root) + 1:
+            return parts[len(root)] if parts[len(root)] in splits else None
+    return None
 
 
 def _probes(prefix: str, analysis: Analysis) -> dict:
@@ -321,7 +347,7 @@ def _probes(prefix: str, analysis: Analysis) -> dict:
                 "meaning": m.meaning,
                 "skipped": m.skipped,
             }
-            for name, m in probe_readings(probes)
+            for name, m in probe_rows(probes)
         ],
         "contributions": sorted(gap.contributions.items(), key=lambda kv: -abs(kv[1])),
         "gap": None,
@@ -347,19 +373,29 @@ def _probes(prefix: str, analysis: Analysis) -> dict:
 
 def _pilot(prefix: str, result: PilotResult) -> dict:
     plan = result.plan
+    apart = _set_apart(result)
+    summaries = {a.arm: a for a in result.arms}
     points = []
-    for arm in plan.arms:
+    for arm, summary in summaries.items():
         units = sorted((u for u in result.units if u.arm == arm), key=lambda u: u.seed)
-        if units:
-            points.append(charts.Points(arm, [u.seed for u in units], [u.accuracy for u in units]))
+        points.append(
+            charts.Points(
+                arm,
+                [u.seed for u in units],
+                [u.accuracy for u in units],
+                summary.accuracy,
+                [(u.arm, u.seed) in apart for u in units],
+            )
+        )
     curves = [
         charts.Curve(
             u.arm,
             u.seed,
             [p.step for p in u.curve],
             [p.knn_accuracy for p in u.curve],
+            (u.arm, u.seed) in apart,
         )
-        for u in sorted(result.units, key=lambda u: (plan.arms.index(u.arm), u.seed))
+        for u in sorted(result.units, key=lambda u: (u.arm, u.seed))
         if u.arm in SSL_ARMS and u.curve
     ]
     frozen = next((p.knn_transfer for p in result.projections if p.knn_transfer is not None), None)
@@ -376,10 +412,11 @@ def _pilot(prefix: str, result: PilotResult) -> dict:
     ]
     part: dict = {
         "result": result,
-        "finetune_steps": by_seed([s.finetune_steps for s in plan.steps]),
+        "finetune_steps": by_seed([s.finetune_steps for s in plan.steps]) if plan.steps else "no",
         "ssl_steps": by_seed([s.ssl_steps for s in plan.steps])
-        if plan.steps[0].ssl_steps
+        if any(s.ssl_steps for s in plan.steps)
         else None,
+        "set_apart": bool(apart),
         "differences": {d.arm: d for d in result.differences},
         "projections": projection_lines(result),
         "seed_chart": None,

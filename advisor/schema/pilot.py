@@ -139,6 +139,11 @@ class PilotResult(Model):
     complete: bool = Field(description="False when Ctrl-C stopped it; --resume continues.")
     seconds: float
     units: list[UnitResult]
+    compared_seeds: list[int] | None = Field(
+        default=None,
+        description="The seeds the arms, differences and winner are computed over (those every "
+        "arm finished under one protocol); None in documents of earlier versions.",
+    )
     arms: list[ArmSummary]
     differences: list[PairedDifference]
     measured_best: ArmName | None

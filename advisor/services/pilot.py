@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from advisor.errors import InputError
 from advisor.output import check_output_paths
 from advisor.pilot.settings import PilotSettings
 from advisor.progress import SILENT, Progress
@@ -41,6 +42,8 @@ def run_pilot(
     runner = Pilot(settings, progress)
     protected = [p for p in (settings.data, *settings.unlabeled) if p is not None]
     check_output_paths({"output": output, "html": html}, protected, [settings.manifest])
+    if html is not None and html.resolve() == (settings.out / "result.json").resolve():
+        raise InputError("is the pilot's own result file, which `resume` reads", "html")
     result = runner.run(started)
     analysis = combine(with_recommendation(runner.analysis()), result)
     result = result.model_copy(update={"recommendation": analysis.recommendation})

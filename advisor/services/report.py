@@ -16,9 +16,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from PIL import Image
 from pydantic import ValidationError
 
-from advisor.errors import InputError
+from advisor.errors import InputError, one_line
 from advisor.output import check_output_path, write_atomically
 from advisor.render.report import Document, Thumbnails, thumbnail_paths
 from advisor.schema.analysis import Analysis
@@ -31,18 +32,31 @@ scaled by the browser): the size it is shown at, so no byte is wasted."""
 THUMB_QUALITY = 75
 """JPEG quality of a thumbnail: about 2-4 KB each, enough to tell two images apart."""
 
+MAX_DOCUMENT_BYTES = 256 * 2**20
+"""Larger than any document the tool writes (an analysis of a million files with every path
+of every problem is tens of MB), so a bigger file is something else, refused before it is read
+into memory."""
 KINDS = (("profile", Analysis), ("plan", PilotResult), ("verdict", Recommendation))
 """A field only one kind of document has -> that document's model."""
 
 
 def read_document(path: Path) -> Document:
     """One of the tool's documents, or an InputError that says why the file is not one."""
-    if not path.is_file():
+    if not path.exists():
         raise InputError(f"{path}: no such file")
+    if not path.is_file():
+        raise InputError(f"{path}: not a regular file")
     try:
+        if path.stat().st_size > MAX_DOCUMENT_BYTES:
+            raise InputError(
+                f"{path}: {path.stat().st_size / 2**20:,.0f} MB is too large for a document "
+                "of advisor"
+            )
         data = json.loads(path.read_bytes())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: not JSON ({exc})") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        raise InputError(f"{path}: not JSON ({one_line(exc)})") from None
     model = next((model for key, model in KINDS if isinstance(data, dict) and key in data), None)
     if model is None:
         raise InputError(
@@ -56,36 +70,46 @@ def read_document(path: Path) -> Document:
         raise InputError(
             f"{path}: not a valid {model.__name__} document ({where}: {error['msg']})"
         ) from None
-    return Document(path.name, body)
+    return Document(path.name, body, path.parent)
 
 
 def read_thumbnails(documents: Iterable[Document]) -> Thumbnails:
     """Small JPEGs of the images the page will show, as ``data:`` URIs."""
-    from advisor.data.images import open_rgb
+    from advisor.data.images import open_thumbnail
 
     images: dict[str, str] = {}
     missing: set[str] = set()
-    paths = [
-        path
-        for doc in documents
-        if isinstance(doc.body, Analysis)
-        for path in thumbnail_paths(doc.body.profile)
-    ]
-    for path in paths:
-        if path in images or path in missing:
+    for doc in documents:
+        if not isinstance(doc.body, Analysis):
             continue
-        if not Path(path).is_file():
-            missing.add(path)
-            continue
-        try:
-            img = open_rgb(path)
-        except Exception:  # a file that does not decode is shown as a path, not a thumbnail
-            continue
-        img.thumbnail((THUMB_PIXELS, THUMB_PIXELS))
-        buffer = io.BytesIO()
-        img.save(buffer, format="JPEG", quality=THUMB_QUALITY, optimize=True)
-        images[path] = "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode()
+        for path in thumbnail_paths(doc.body.profile):
+            if path in images or path in missing:
+                continue
+            found = next((p for p in _candidates(path, doc.folder) if p.is_file()), None)
+            if found is None:
+                missing.add(path)
+                continue
+            try:
+                img = open_thumbnail(str(found), THUMB_PIXELS)
+            except Exception:  # a file that no longer decodes is shown as its path
+                continue
+            images[path] = _data_uri(img)
     return Thumbnails(images, frozenset(missing))
+
+
+def _candidates(path: str, folder: Path | None) -> list[Path]:
+    """Where an image a document names may be: as written (relative to the current folder, as
+    when the document was made there), or relative to the document's own folder."""
+    candidates = [Path(path)]
+    if folder is not None and not Path(path).is_absolute():
+        candidates.append(folder / path)
+    return candidates
+
+
+def _data_uri(img: Image.Image) -> str:
+    buffer = io.BytesIO()
+    img.save(buffer, format="JPEG", quality=THUMB_QUALITY, optimize=True)
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
 def report_html(documents: Sequence[Document]) -> str:
@@ -102,14 +126,18 @@ def write_report(documents: Sequence[Document], output: Path) -> None:
 
 
 def protected_folders(documents: Iterable[Document]) -> list[Path]:
-    """The data folders the documents came from: a page is never written inside one."""
-    folders = []
+    """The data folders the documents came from, wherever a relative one may be (see
+    ``_candidates``): a page is never written inside one."""
+    folders: list[Path] = []
     for doc in documents:
         body = doc.body
         if isinstance(body, Analysis):
-            folders += [Path(source) for source in body.profile.sources]
+            sources = body.profile.sources
         elif isinstance(body, PilotResult):
-            folders += [Path(source) for source in body.sources]
+            sources = body.sources
+        else:
+            continue
+        folders += [p for source in sources for p in _candidates(source, doc.folder)]
     return folders
 
 

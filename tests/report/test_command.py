@@ -4,11 +4,11 @@ input is one line and exit code 2, and nothing is written where it must not be."
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
-from conftest import STORED_ANALYSIS, hostile_dataset
-from helpers import STORED_PILOT, invoke, listing, one_error_line
+from helpers import STORED_ANALYSIS, STORED_PILOT, hostile_dataset, invoke, listing, one_error_line
 
 
 def test_report_renders_several_documents_on_one_page(tmp_path: Path) -> None:
@@ -41,6 +41,33 @@ def test_report_refuses_what_is_not_a_document(tmp_path: Path, content, expected
     assert not out.exists()
 
 
+def test_report_refuses_files_it_cannot_read_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "page.html"
+    fifo = tmp_path / "pipe.json"
+    os.mkfifo(fifo)
+    res = invoke("report", fifo, "-o", out)
+    assert res.exit_code == 2 and "not a regular file" in one_error_line(res.stderr)
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000)
+    res = invoke("report", deep, "-o", out)
+    assert res.exit_code == 2 and "not JSON" in one_error_line(res.stderr)
+    monkeypatch.setattr("advisor.services.report.MAX_DOCUMENT_BYTES", 1000)
+    res = invoke("report", STORED_ANALYSIS, "-o", out)
+    assert res.exit_code == 2 and "too large" in one_error_line(res.stderr)
+    monkeypatch.undo()
+
+    def refuse(self: Path) -> bytes:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+    res = invoke("report", STORED_ANALYSIS, "-o", out)
+    assert res.exit_code == 2
+    assert "cannot read (Permission denied)" in one_error_line(res.stderr)
+    assert not out.exists()
+
+
 def test_report_never_writes_into_the_data_folder_or_over_an_input(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -52,8 +79,12 @@ def test_report_never_writes_into_the_data_folder_or_over_an_input(
     assert res.exit_code == 2 and "inside the data folder" in one_error_line(res.stderr)
     res = invoke("report", "a.json", "-o", "a.json")
     assert res.exit_code == 2 and "one of the inputs" in one_error_line(res.stderr)
+    # from another folder the document's relative data folder is found beside the document
+    monkeypatch.chdir(tmp_path / "data" / "test")
+    res = invoke("report", tmp_path / "a.json", "-o", tmp_path / "data" / "page.html")
+    assert res.exit_code == 2 and "inside the data folder" in one_error_line(res.stderr)
     assert listing(data) == before
-    assert json.loads(Path("a.json").read_text())["profile"]
+    assert json.loads((tmp_path / "a.json").read_text())["profile"]
 
 
 def test_analyze_html_writes_the_page_beside_the_json(
@@ -84,6 +115,11 @@ def test_analyze_checks_the_page_path_before_any_work(
     monkeypatch.chdir(tmp_path)
     data = hostile_dataset(tmp_path)
     before = listing(data)
+
+    def never(*_args, **_kwargs):
+        raise AssertionError("files were read before the page's path was checked")
+
+    monkeypatch.setattr("advisor.data.scan.inspect_all", never)
     res = invoke("analyze", "data", "--no-probes", "-q", *args)
     assert res.exit_code == 2
     assert expected in one_error_line(res.stderr)

@@ -9,13 +9,14 @@ import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 
-from conftest import HOSTILE
-from helpers import validate
+from helpers import HOSTILE, hostile_dataset, validate
 
 from advisor.render.report import MAX_PROBLEMS_PER_KIND, Document, render_report
 from advisor.schema.analysis import Analysis
+from advisor.schema.pilot import FailedRun
 from advisor.schema.profile import Problem, ProblemKind
-from advisor.services.report import read_thumbnails, report_html
+from advisor.services.analyze import AnalyzeSettings, analyze
+from advisor.services.report import read_document, read_thumbnails, report_html
 
 
 class Page(HTMLParser):
@@ -24,17 +25,18 @@ class Page(HTMLParser):
 
     def __init__(self, html: str) -> None:
         super().__init__(convert_charrefs=True)
-        self.ids: set[str] = set()
+        self.all_ids: list[str] = []
         self.urls: list[str] = []
         self.chunks: list[str] = []
         self._skip = 0
         self.feed(html)
         self.text = " ".join(" ".join(self.chunks).split())
+        self.ids = set(self.all_ids)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = dict(attrs)
         if values.get("id"):
-            self.ids.add(values["id"])
+            self.all_ids.append(values["id"])
         self.urls += [v for k, v in attrs if k in {"src", "href", "action", "srcset"} and v]
         if tag in {"script", "style"}:
             self._skip += 1
@@ -138,9 +140,10 @@ def test_a_pilot_shows_its_arms_differences_curves_and_budget(stored_pilot) -> N
     for d in result.differences:
         assert f"{d.accuracy_points:+.1f} [{d.low:+.1f}, {d.high:+.1f}]" in page.text
     for unit in result.units:
-        assert f"accuracy-{unit.arm.replace('+', '-')}-{unit.seed}" in page.ids
+        arm = unit.arm.replace("+", "-")
+        assert f"d0-seed-chart-accuracy-{arm}-{unit.seed}" in page.ids
         if unit.curve and unit.arm in {"ssl", "tl+ssl"}:
-            assert f"curve-{unit.arm.replace('+', '-')}-{unit.seed}" in page.ids
+            assert f"d0-curve-chart-curve-{arm}-{unit.seed}" in page.ids
     assert f"Budget {result.plan.budget}" in page.text
     assert "Literature combined with the pilot" in page.text
 
@@ -154,6 +157,8 @@ def test_several_documents_share_one_page_each_under_its_own_ids(
     assert sections(page, "d2") >= {"verdict", "reasons", "recipe"}
     assert not {"dataset", "pilot", "probes"} & sections(page, "d2")
     assert {"d0-gain-chart", "d1-gain-chart", "d2-gain-chart"} <= page.ids
+    repeated = {i for i in page.all_ids if page.all_ids.count(i) > 1}
+    assert not repeated, sorted(repeated)[:5]
 
 
 def test_a_toss_up_says_so_and_gives_the_family_probability(toss_up) -> None:
@@ -208,3 +213,106 @@ def test_thumbnails_are_small_jpegs(hostile) -> None:
     assert thumbs.images and not thumbs.missing
     assert all(len(uri) < 8000 for uri in thumbs.images.values())
     assert not any(Path(p).name == "broken.png" for p in thumbs.images)
+
+
+def test_an_incomplete_pilot_draws_set_apart_runs_hollow_and_ticks_the_tables_figure(
+    stored_pilot,
+) -> None:
+    result = stored_pilot.body
+    seeds = sorted({u.seed for u in result.units})
+    failed = FailedRun(arm="ssl", seed=seeds[0], reason="ended at chance")
+    changed = result.model_copy(
+        update={"compared_seeds": seeds[:-1], "failed_runs": [failed], "complete": False}
+    )
+    html = report_html([Document("pilot", changed)])
+    page = Page(html)
+    assert "Hollow dots" in page.text and "stopped before the end" in page.text
+    chart = html[html.index('<svg id="d0-seed-chart"') :]
+    chart = chart[: chart.index("</svg>")]
+
+    def style_of(mark: str) -> str:
+        start = chart.index(f'id="d0-seed-chart-{mark}"')
+        return chart[start : chart.index("</g>", start)]
+
+    assert "fill-opacity: 0;" in style_of(f"accuracy-ssl-{seeds[0]}")
+    assert "fill-opacity: 0;" in style_of(f"accuracy-tl-{seeds[-1]}")
+    assert "fill-opacity: 0;" not in style_of(f"accuracy-tl-{seeds[0]}")
+
+
+def test_the_seed_charts_tick_is_the_tables_accuracy_not_a_new_mean(
+    stored_pilot, monkeypatch
+) -> None:
+    drawn: list = []
+    monkeypatch.setattr(
+        "advisor.render.charts.seed_chart",
+        lambda chart_id, points, unit: drawn.extend(points) or "",
+    )
+    result = stored_pilot.body
+    report_html([Document("pilot", result.model_copy(update={"compared_seeds": [0]}))])
+    table = {a.arm: a.accuracy for a in result.arms}
+    assert {p.arm: p.mean for p in drawn} == table
+    ssl = next(p for p in drawn if p.arm == "ssl")
+    assert [apart for seed, apart in zip(ssl.seeds, ssl.set_apart, strict=True)] == [
+        seed != 0 for seed in ssl.seeds
+    ]
+
+
+def test_an_analysis_without_advice_says_why(hostile) -> None:
+    _, analysis = hostile
+    bare = analysis.model_copy(update={"recommendation": None, "no_advice": "no labeled images"})
+    page = Page(report_html([Document("a", bare)]))
+    assert "No recommendation: no labeled images" in page.text
+    assert not {"reasons", "recipe"} & sections(page)
+    assert {"verdict", "dataset", "problems"} <= sections(page)
+
+
+def test_a_quick_profile_says_what_it_did_not_check(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    hostile_dataset(tmp_path)
+    quick = analyze(AnalyzeSettings(data=Path("data"), quick=True))
+    text = Page(report_html([Document("q", quick)])).text
+    assert "quick profile: images were not decoded" in text
+
+
+def test_oversized_images_are_listed_by_path_and_never_decoded(hostile, monkeypatch) -> None:
+    data, analysis = hostile
+    image = next(str(p.relative_to(data.parent)) for p in sorted(data.rglob("cat_0.png")))
+    problem = Problem(kind=ProblemKind.oversized, paths=[image], detail="over the limit")
+    profile = analysis.profile.model_copy(update={"problems": [problem]})
+    opened: list[str] = []
+    monkeypatch.setattr(
+        "advisor.data.images.open_thumbnail", lambda path, side: opened.append(path)
+    )
+    html = report_html([Document("a", analysis.model_copy(update={"profile": profile}))])
+    assert opened == [] and "data:image" not in html and image in html
+
+
+def test_a_split_is_marked_only_by_the_folder_below_the_data_folder(hostile) -> None:
+    _, analysis = hostile
+    profile = analysis.profile.model_copy(
+        update={
+            "sources": ["test/data"],
+            "problems": [
+                Problem(
+                    kind=ProblemKind.duplicate,
+                    paths=["test/data/unlabeled/a.png", "test/data/train/cat/b.png"],
+                    detail="d",
+                )
+            ],
+        }
+    )
+    html = report_html([Document("a", analysis.model_copy(update={"profile": profile}))])
+    assert html.count('<span class="split">') == 1
+    assert '<span class="split">train</span>' in html
+
+
+def test_thumbnails_are_found_beside_the_document_when_not_from_here(
+    hostile, tmp_path, monkeypatch
+) -> None:
+    _, analysis = hostile
+    document = tmp_path / "a.json"
+    document.write_text(analysis.model_dump_json())
+    monkeypatch.chdir(tmp_path.parent)  # the relative paths no longer resolve from here
+    html = report_html([read_document(document)])
+    assert "data:image/jpeg;base64," in html
+    assert "The images are not where the document says" not in html
