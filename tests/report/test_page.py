@@ -316,3 +316,14 @@ def test_thumbnails_are_found_beside_the_document_when_not_from_here(
     html = report_html([read_document(document)])
     assert "data:image/jpeg;base64," in html
     assert "The images are not where the document says" not in html
+
+
+def test_the_quality_readings_are_on_the_page(hostile) -> None:
+    _, analysis = hostile
+    quality = analysis.profile.quality
+    assert quality is not None and quality.sharpness is not None
+    page = Page(report_html([Document("a", analysis)]))
+    assert "d0-quality" in page.ids
+    assert quality.sharpness.reading in page.text
+    assert quality.resolution.reading in page.text
+    assert f"{quality.resolution.below_pipeline:.0%} of the images are smaller" in page.text
