@@ -54,7 +54,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from scan import FORMATS, HERE, bare_header_loop, build, run_advisor
 
@@ -77,7 +77,7 @@ Expected = dict[str, list[set[str]]]
 def _refuse_network(attempts: list[str]) -> None:
     """Fail every name lookup at once and remember what was asked for."""
 
-    def refuse(host: object, port: object, *args: object, **kwargs: object) -> list:
+    def refuse(host: object, port: object, *args: object, **kwargs: object) -> NoReturn:
         attempts.append(f"{host}:{port}")
         raise socket.gaierror(socket.EAI_NONAME, "network refused by benchmarks/peers.py")
 
