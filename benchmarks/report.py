@@ -4,13 +4,13 @@ time to make it and the time a real browser takes to render it.
 Builds (or reuses) the scan benchmark's dataset, analyses it as a user would (``advisor analyze
 DATA --no-probes -o analysis.json``), then times, in this run: (a) ``advisor report analysis.json
 -o page.html`` in a fresh process, start-up included; (b) headless Chromium opening the page over
-file:// until its load event, and until a full-page screenshot is taken (layout and paint of
-everything, the page's own scripts run); and, as a baseline in the same browser, (c) the same for
-an empty page. The analysis has the dataset's planted problems only (a dozen), so the same is
-done for a worst case: the analysis with its problems replaced by as many as the page shows (12
-of every kind, 4 images each), the images 256 px crops of the scikit-learn sample photos (the
-largest thumbnails a real photo gives). Goal (issue 20): the page under 2 MB and rendered in
-under 3 s.
+file:// until its load event, until the whole page is laid out and a frame painted (rendered),
+and until screenshots of the window and of the whole page; and, as a baseline in the same
+browser, (c) the same for an empty page. The analysis has the dataset's planted problems only
+(a dozen), so the same is done for a worst case: the analysis with its problems replaced by as
+many as the page shows (12 of every kind, 4 images each), the images 256 px crops of the
+scikit-learn sample photos (the largest thumbnails a real photo gives). Goal (issue 20): the
+page under 2 MB and rendered in under 3 s.
 
     scripts/get-chromium                          # once: the browser (or set ADVISOR_CHROMIUM)
     python benchmarks/report.py                    # 100,000 images in benchmarks/data/
@@ -54,11 +54,19 @@ def launcher() -> str:
     return fetched.stdout.strip()
 
 
+FRAME = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
+"""Resolves once a frame has been painted: the second animation frame after a request comes
+after the first one's paint."""
+
+
 def browser_times(page: Path, executable: str, repeats: int) -> dict[str, float]:
-    """Median seconds to the load event and to a full-page screenshot, a fresh tab each time."""
+    """Median seconds, in a fresh tab each time, from navigation to: the load event; the whole
+    page laid out (its height read) and a frame painted, which is when a reader sees it; a
+    screenshot of the window; a screenshot of the whole page (rasterising every section at once,
+    which a reader never waits for)."""
     from playwright.sync_api import sync_playwright
 
-    loads, shots = [], []
+    times: dict[str, list[float]] = {"load_s": [], "rendered_s": [], "screen_s": [], "full_s": []}
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable)
         for _ in range(repeats):
@@ -67,17 +75,19 @@ def browser_times(page: Path, executable: str, repeats: int) -> dict[str, float]
             tab.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
             started = time.perf_counter()
             tab.goto(page.as_uri(), wait_until="load")
-            loads.append(time.perf_counter() - started)
+            times["load_s"].append(time.perf_counter() - started)
+            tab.evaluate("document.body.scrollHeight")
+            tab.evaluate(FRAME)
+            times["rendered_s"].append(time.perf_counter() - started)
+            tab.screenshot()
+            times["screen_s"].append(time.perf_counter() - started)
             tab.screenshot(full_page=True)
-            shots.append(time.perf_counter() - started)
+            times["full_s"].append(time.perf_counter() - started)
             tab.close()
             if errors:
                 raise SystemExit(f"page errors: {errors}")
         browser.close()
-    return {
-        "load_s": round(statistics.median(loads), 3),
-        "screenshot_s": round(statistics.median(shots), 3),
-    }
+    return {name: round(statistics.median(values), 3) for name, values in times.items()}
 
 
 def worst_case(analysis: Path, folder: Path) -> Path:
@@ -148,7 +158,7 @@ def main() -> None:
             "browser_empty_page": browser_times(empty, executable, args.repeats),
         }
     result["goal_met"] = all(
-        result[case]["page_bytes"] < 2_000_000 and result[case]["browser"]["screenshot_s"] < 3.0
+        result[case]["page_bytes"] < 2_000_000 and result[case]["browser"]["rendered_s"] < 3.0
         for case in ("analysis", "worst_case")
     )
     print(json.dumps(result, indent=2))
