@@ -19,8 +19,12 @@ from PIL import Image, ImageFile, UnidentifiedImageError
 
 from advisor.data import quality
 
-THUMB_SIDE = 16
-"""Side of the grayscale thumbnail kept per image for near-duplicate search (256 bytes each)."""
+THUMB_SIDE = 32
+"""Longest side of the grayscale thumbnail kept per image for near-duplicate search (at most
+1,024 bytes). Images that fit are kept at their own size, pixel for pixel: a crop or a one-pixel
+shift of a 28 px image is then an exact offset of the original's thumbnail, where a thumbnail
+resampled to a fixed square turns it into a fractional shift and rescale that no threshold
+separates from look-alikes (issue 19)."""
 
 GRAY_TOLERANCE = 3
 """Largest difference between the channels of an RGB image (after 4x4 box averaging) for which
@@ -241,16 +245,25 @@ def _inspect_bytes(data: bytes, digest: bytes, decode: bool = True) -> ImageFact
                 colour = (
                     "RGB" if img.mode == "RGB" else "L"
                 )  # enough to tell grayscale stored as RGB
-                img.draft(colour, (THUMB_SIDE * 4, THUMB_SIDE * 4))
+                img.draft(colour, (THUMB_SIDE * 2, THUMB_SIDE * 2))
             img.load()
             gray = _to_gray(img)
-            thumb = gray.resize((THUMB_SIDE, THUMB_SIDE), Image.Resampling.BOX)
+            thumb = gray
+            if thumb.size != (shape := thumb_shape(width, height))[::-1]:
+                thumb = thumb.resize(shape[::-1], Image.Resampling.BILINEAR)
             gray_rgb = is_gray_rgb(img)
             working = quality.working_image(gray)
         except Exception as exc:
             return ImageFacts(**header, error=f"cannot decode: {_decode_reason(exc)}")
         facts = ImageFacts(**header, thumb=thumb.tobytes(), gray_rgb=gray_rgb)
         return _Read(facts, working, quality.jpeg_quality_of(getattr(img, "quantization", None)))
+
+
+def thumb_shape(width: int, height: int) -> tuple[int, int]:
+    """(rows, columns) of the thumbnail of a width x height image: its own size when it fits in
+    ``THUMB_SIDE``, else scaled down to fit, keeping its aspect."""
+    scale = min(1.0, THUMB_SIDE / max(width, height, 1))
+    return max(1, round(height * scale)), max(1, round(width * scale))
 
 
 def _decode_reason(exc: Exception) -> str:

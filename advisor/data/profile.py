@@ -10,7 +10,12 @@ from enum import Enum
 import numpy as np
 
 from advisor.data.duplicates import groups_of, near_duplicate_groups
-from advisor.data.images import HIGH_BIT_DEPTH_MODES, THUMB_SIDE, ImageFacts, image_extensions
+from advisor.data.images import (
+    HIGH_BIT_DEPTH_MODES,
+    ImageFacts,
+    image_extensions,
+    thumb_shape,
+)
 from advisor.data.imbalance import imbalance
 from advisor.data.quality_profile import quality_of, spread
 from advisor.data.scan import Discovery, Entry
@@ -164,8 +169,12 @@ def _duplicate_problems(
     usable = [i for i, f in enumerate(facts) if f.thumb is not None]
     if len(usable) < 2:  # a quick profile decodes nothing: no thumbnails to compare
         return problems
-    thumbs = np.frombuffer(b"".join(facts[i].thumb or b"" for i in usable), dtype=np.uint8)
-    thumbs = thumbs.reshape(len(usable), THUMB_SIDE, THUMB_SIDE)
+    thumbs = [
+        np.frombuffer(facts[i].thumb or b"", dtype=np.uint8).reshape(
+            thumb_shape(facts[i].width, facts[i].height)
+        )
+        for i in usable
+    ]
     for group in near_duplicate_groups(thumbs):
         if len({facts[usable[g]].digest for g in group}) < 2:
             continue  # byte-identical: already reported as a duplicate

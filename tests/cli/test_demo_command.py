@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from helpers import invoke, listing, one_error_line, validate
-from PIL import Image
 
 
 def demo_json(out: Path, *extra: str | Path) -> dict:
@@ -71,10 +70,13 @@ def test_digits_demo_then_analyze_finds_every_planted_problem(digits, schemas) -
     assert profile["files"]["unreadable"] == 1
 
 
-def test_clean_digits_demo_reports_only_scans_that_look_identical(tmp_path: Path) -> None:
-    # The clean demo plants nothing, so the only findings may be the few scikit-learn scans that
-    # are different files but look the same at their 8x8 source resolution: check each reported
-    # group independently (thumbnail correlation >= 0.99) and that there are few of them.
+def test_clean_digits_demo_reports_only_scans_that_are_the_same_picture(tmp_path: Path) -> None:
+    # The clean demo plants nothing. Before issue 19 its profile grouped scans 1247 and 1250,
+    # two different 1s that agree at 16x16 but differ by up to 4 of 16 levels at their 8x8
+    # source resolution. Compared in full detail, a group may only join scans that are the same
+    # picture at 8x8 (every pixel within 3 levels).
+    from sklearn.datasets import load_digits
+
     out = tmp_path / "clean"
     document = demo_json(out, "--clean")
     assert document["planted"] == []
@@ -84,18 +86,14 @@ def test_clean_digits_demo_reports_only_scans_that_look_identical(tmp_path: Path
     found = json.loads(res.stdout)["profile"]["problems"]
     assert {p["kind"] for p in found} <= {"near_duplicate", "split_leak"}
     groups = [p["paths"] for p in found if p["kind"] == "near_duplicate"]
-    assert 0 < len(groups) <= 10
+    assert len(groups) <= 3
+    sources = load_digits().images
     for paths in groups:
-        pixels = []
-        for path in paths:
-            with Image.open(path) as img:
-                thumb = img.convert("L").resize((16, 16), Image.Resampling.BOX)
-            pixels.append(np.asarray(thumb, dtype=np.float64).ravel())
-        x = np.stack(pixels) - np.stack(pixels).mean(axis=1, keepdims=True)
-        x /= np.linalg.norm(x, axis=1, keepdims=True)
-        correlation = x @ x.T
-        np.fill_diagonal(correlation, -1.0)
-        assert correlation.max(axis=1).min() >= 0.99 - 1e-6  # each has a look-alike in its group
+        scans = [sources[int(Path(path).stem.split("_")[1])] for path in paths]
+        assert all(np.abs(scan - scans[0]).max() <= 3 for scan in scans), paths
+    assert not any(
+        {"digit_1247.png", "digit_1250.png"} <= {Path(p).name for p in g} for g in groups
+    )
 
 
 def test_demo_is_deterministic_for_a_seed(digits, tmp_path: Path) -> None:
