@@ -49,7 +49,22 @@ def mnist() -> list[Image.Image]:
     return [Image.fromarray(row.reshape(28, 28)) for row in rows]
 
 
-SETS = {"digits": digits, "mnist": mnist}
+def solar_cells() -> list[Image.Image]:
+    """The 2,624 electroluminescence images of solar cells of ``elpv-dataset`` (300 px): real
+    images larger than the thumbnail, where a crop or a one-pixel shift is under a thumbnail
+    pixel."""
+    import elpv_dataset
+
+    source = Path(elpv_dataset.__file__).parent / "data"
+    names = [line.split()[0] for line in (source / "labels.csv").read_text().splitlines() if line]
+    images = []
+    for name in names:
+        with Image.open(source / name) as img:
+            images.append(img.convert("L"))
+    return images
+
+
+SETS = {"digits": digits, "mnist": mnist, "solar-cells": solar_cells}
 
 
 def _encoded(img: Image.Image, fmt: str = "PNG", **params) -> bytes:

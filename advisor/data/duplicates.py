@@ -70,6 +70,10 @@ CENTRE_PRIOR = 1000
 """The mean view taken off before hashing is shrunk towards zero as if this many blank views
 were added: the mean of a handful of views would be close to each of them, and taking it off
 would turn two copies among three images into opposite vectors."""
+CHUNK = 65_536
+"""Rows standardised, hashed and stored at half precision at a time, so no full-size temporary
+is made (half precision keeps a 16x16 view's correlation to about 1e-4, far inside the gap
+between the candidate threshold, 0.97, and the confirmation's, 0.992)."""
 MIN_CONTRAST = 2.0
 """Thumbnails with a pixel standard deviation under this (grey levels) are blank: any two blank
 images correlate arbitrarily, so they are left out of the near-duplicate search."""
@@ -114,36 +118,61 @@ def separable(stack: np.ndarray, down: np.ndarray, across: np.ndarray) -> np.nda
     return half.reshape(m, across.shape[0], down.shape[0]).transpose(0, 2, 1)
 
 
-def _by_shape(thumbs: Sequence[np.ndarray]) -> dict[tuple[int, int], np.ndarray]:
-    found: dict[tuple[int, int], list[int]] = defaultdict(list)
-    for i, thumb in enumerate(thumbs):
-        found[thumb.shape].append(i)
-    return {shape: np.array(members) for shape, members in found.items()}
+def _by_shape(
+    thumbs: Sequence[np.ndarray], reduced: Sequence[bool]
+) -> dict[tuple[tuple[int, int], bool], np.ndarray]:
+    found: dict[tuple[tuple[int, int], bool], list[int]] = defaultdict(list)
+    for i, (thumb, small) in enumerate(zip(thumbs, reduced, strict=True)):
+        found[(thumb.shape, small)].append(i)
+    return {key: np.array(members) for key, members in found.items()}
 
 
-def views(thumbs: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _canvas_maps(side: int, move: int) -> tuple[np.ndarray, np.ndarray]:
+    """For one axis of a thumbnail of ``side`` pixels centred on the 2 x ``VIEW_SIDE`` canvas and
+    moved by ``move``: the (VIEW_SIDE, side) weights that average its pixels into the view's
+    2-pixel blocks, and the share of each block the thumbnail does not cover (the fill's)."""
+    start = (2 * VIEW_SIDE - side) // 2 + move
+    weights = np.zeros((VIEW_SIDE, side), dtype=np.float32)
+    for i in range(side):
+        if 0 <= start + i < 2 * VIEW_SIDE:
+            weights[(start + i) // 2, i] = 0.5
+    return weights, 1 - weights.sum(axis=1)
+
+
+def views(
+    thumbs: Sequence[np.ndarray], reduced: Sequence[bool] | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The 16x16 views of every thumbnail: rows (float32, flattened), the thumbnail each belongs
-    to, and whether it is a probe (searched for, never paired with another probe). Canvas
-    pixels the thumbnail does not cover take the median of its border."""
-    moves = ((0, 0), (1, 0), (-1, 0), (0, 1), (0, -1))
+    to, and whether it is a probe (searched for, never paired with another probe).
+
+    Every view is a linear map of the thumbnail applied along each axis (``separable``): the
+    frame resampled, shrunk by each probe factor, or centred (and moved) on the canvas, whose
+    uncovered pixels take the median of the thumbnail's border. A ``reduced`` thumbnail (of an
+    image at least twice ``THUMB_SIDE``) has only its frame view: a one-pixel shift or crop of
+    the image moves its thumbnail by half a pixel or less, and any copy resized by 0.5-2x has a
+    thumbnail of the same size, so the probes would only multiply the rows to search."""
+    flags = [False] * len(thumbs) if reduced is None else list(reduced)
     rows, owners, probes = [], [], []
-    for (h, w), members in _by_shape(thumbs).items():
+    for ((h, w), small), members in _by_shape(thumbs, flags).items():
         stack = np.stack([thumbs[i] for i in members]).astype(np.float32)
         found = [(resample(stack, VIEW_SIDE, VIEW_SIDE), False)]
-        for factor in SCALE_PROBES:  # shrink, then view: one product per axis
-            rows_in, columns_in = max(1, round(h * factor)), max(1, round(w * factor))
-            down = resampler(rows_in, VIEW_SIDE) @ resampler(h, rows_in)
-            across = resampler(columns_in, VIEW_SIDE) @ resampler(w, columns_in)
-            found.append((separable(stack, down, across), True))
-        border = np.concatenate([stack[:, 0], stack[:, -1], stack[:, :, 0], stack[:, :, -1]], 1)
-        canvas = np.empty((len(stack), 2 * VIEW_SIDE + 2, 2 * VIEW_SIDE + 2), dtype=np.float32)
-        canvas[...] = np.median(border, axis=1)[:, None, None]
-        top, left = (2 * VIEW_SIDE - h) // 2 + 1, (2 * VIEW_SIDE - w) // 2 + 1
-        canvas[:, top : top + h, left : left + w] = stack
-        for dy, dx in moves:  # moving the thumbnail down by dy is moving the window up by dy
-            window = canvas[:, 1 - dy : 1 - dy + 2 * VIEW_SIDE, 1 - dx : 1 - dx + 2 * VIEW_SIDE]
-            view = window.reshape(len(stack), VIEW_SIDE, 2, VIEW_SIDE, 2).mean(axis=(2, 4))
-            found.append((view, (dy, dx) != (0, 0)))
+        if not small:
+            for factor in SCALE_PROBES:  # shrink, then view: one product per axis
+                rows_in, columns_in = max(1, round(h * factor)), max(1, round(w * factor))
+                down = resampler(rows_in, VIEW_SIDE) @ resampler(h, rows_in)
+                across = resampler(columns_in, VIEW_SIDE) @ resampler(w, columns_in)
+                found.append((separable(stack, down, across), True))
+            border = np.concatenate(
+                [stack[:, 0], stack[:, -1], stack[:, :, 0], stack[:, :, -1]], axis=1
+            )
+            fill = np.median(border, axis=1)[:, None, None]
+            for dy, dx in ((0, 0), (1, 0), (-1, 0), (0, 1), (0, -1)):
+                down, rows_open = _canvas_maps(h, dy)
+                across, columns_open = _canvas_maps(w, dx)
+                uncovered = 1 - np.outer(1 - rows_open, 1 - columns_open)
+                found.append(
+                    (separable(stack, down, across) + fill * uncovered, (dy, dx) != (0, 0))
+                )
         for view, probe in found:
             rows.append(view.reshape(len(stack), -1))
             owners.append(members)
@@ -151,10 +180,13 @@ def views(thumbs: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndar
     return np.concatenate(rows), np.concatenate(owners), np.concatenate(probes)
 
 
-def _standardised(rows: np.ndarray) -> np.ndarray:
-    centred = rows - rows.mean(axis=1, keepdims=True)
-    norms = np.linalg.norm(centred, axis=1, keepdims=True)
-    return centred / np.maximum(norms, 1e-6)
+def _standardise(rows: np.ndarray) -> None:
+    """Each float32 row to zero mean and unit norm, in place (the rows of 100,000 tiny images
+    take 800 MB; a copy would double it)."""
+    for start in range(0, len(rows), CHUNK):
+        part = rows[start : start + CHUNK]
+        part -= part.mean(axis=1, keepdims=True)
+        part /= np.maximum(np.linalg.norm(part, axis=1, keepdims=True), 1e-6)
 
 
 def candidate_pairs(rows: np.ndarray, owners: np.ndarray, probes: np.ndarray) -> np.ndarray:
@@ -167,10 +199,18 @@ def candidate_pairs(rows: np.ndarray, owners: np.ndarray, probes: np.ndarray) ->
     Within a bucket, rows are ordered by their whole signature and each is paired with the next
     ``MAX_RUN_STEP``.
     """
-    unit = _standardised(rows)
-    base = unit[~probes]
-    centred = unit - base.sum(axis=0) / (len(base) + CENTRE_PRIOR)
-    signatures = np.packbits(centred @ _projections(unit.shape[1]) > 0, axis=1, bitorder="little")
+    _standardise(rows)
+    base = np.sum(rows, axis=0, where=~probes[:, None]) / ((~probes).sum() + CENTRE_PRIOR)
+    projections = _projections(rows.shape[1])
+    signatures = np.empty((len(rows), BANDS * BAND_BITS // 8), dtype=np.uint8)
+    unit = np.empty(rows.shape, dtype=np.float16)  # half the memory; correlations to 1e-4
+    for start in range(0, len(rows), CHUNK):
+        part = rows[start : start + CHUNK]
+        signatures[start : start + CHUNK] = np.packbits(
+            (part - base) @ projections > 0, axis=1, bitorder="little"
+        )
+        unit[start : start + CHUNK] = part
+    del rows
     keys = signatures.view(f"<u{BAND_BITS // 8}")
     words = signatures.view("<u8")
     found = [np.zeros((0, 2), dtype=np.int64)]
@@ -190,7 +230,8 @@ def candidate_pairs(rows: np.ndarray, owners: np.ndarray, probes: np.ndarray) ->
             distance = np.bitwise_count(sorted_words[alive] ^ sorted_words[alive + step]).sum(1)
             alive = alive[distance <= MAX_SIGNATURE_DISTANCE]
             a, b = order[alive], order[alive + step]
-            close = np.einsum("ij,ij->i", unit[a], unit[b]) >= CANDIDATE_CORRELATION
+            dots = np.einsum("ij,ij->i", unit[a].astype(np.float32), unit[b].astype(np.float32))
+            close = dots >= CANDIDATE_CORRELATION
             a, b = owners[a[close]], owners[b[close]]
             found.append(np.stack([np.minimum(a, b), np.maximum(a, b)], axis=1))
     pairs = np.concatenate(found)
@@ -242,11 +283,14 @@ def detail_correlations(thumbs: Sequence[np.ndarray], pairs: np.ndarray) -> np.n
     return result
 
 
-def near_duplicate_groups(thumbs: Sequence[np.ndarray]) -> list[list[int]]:
+def near_duplicate_groups(
+    thumbs: Sequence[np.ndarray], reduced: Sequence[bool] | None = None
+) -> list[list[int]]:
     """Indices of images that look the same, grouped transitively, groups of two or more.
 
     ``thumbs`` are the 2-D uint8 thumbnails of ``advisor.data.images`` (any size up to
-    ``THUMB_SIDE``). Identical thumbnails are merged before the search, so a thousand copies of
+    ``THUMB_SIDE``); ``reduced`` says which come from images at least twice that size (see
+    ``views``). Identical thumbnails are merged before the search, so a thousand copies of
     one picture cost one row rather than half a million pairs; blank ones group only with
     identical ones.
     """
@@ -259,12 +303,15 @@ def near_duplicate_groups(thumbs: Sequence[np.ndarray]) -> list[list[int]]:
     merged = np.array(
         [first.setdefault((t.shape, t.tobytes()), len(first)) for t in thumbs], dtype=np.int64
     )
-    unique = [thumbs[i] for i in np.unique(merged, return_index=True)[1]]
+    firsts = np.unique(merged, return_index=True)[1]
+    unique = [thumbs[i] for i in firsts]
+    flags = [False] * len(thumbs) if reduced is None else list(reduced)
     textured = [i for i, t in enumerate(unique) if t.std() >= MIN_CONTRAST]
     pairs = np.zeros((0, 2), dtype=np.int64)
     if len(textured) >= 2:
         kept = [unique[i] for i in textured]
-        rows, owners, probes = views(kept)
+        kept_flags = [flags[firsts[i]] for i in textured]
+        rows, owners, probes = views(kept, kept_flags)
         candidates = candidate_pairs(rows, owners, probes)
         close = detail_correlations(kept, candidates) >= NEAR_DUPLICATE_CORRELATION
         pairs = np.asarray(textured, dtype=np.int64)[candidates[close]]

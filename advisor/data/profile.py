@@ -12,6 +12,7 @@ import numpy as np
 from advisor.data.duplicates import groups_of, near_duplicate_groups
 from advisor.data.images import (
     HIGH_BIT_DEPTH_MODES,
+    THUMB_SIDE,
     ImageFacts,
     image_extensions,
     thumb_shape,
@@ -175,7 +176,8 @@ def _duplicate_problems(
         )
         for i in usable
     ]
-    for group in near_duplicate_groups(thumbs):
+    reduced = [max(facts[i].width, facts[i].height) >= 2 * THUMB_SIDE for i in usable]
+    for group in near_duplicate_groups(thumbs, reduced):
         if len({facts[usable[g]].digest for g in group}) < 2:
             continue  # byte-identical: already reported as a duplicate
         members = [entries[usable[g]] for g in group]

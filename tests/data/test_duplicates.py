@@ -165,3 +165,20 @@ def test_groups_of() -> None:
     assert groups_of(["a", "b", "a", "c", "b", "a"]) == [[0, 2, 5], [1, 4]]
     assert groups_of(np.array([1, 2, 3])) == []
     assert groups_of([]) == []
+
+
+def test_large_images_are_searched_on_their_frame_view_alone() -> None:
+    big = [smooth_noise(s, side=128) for s in range(20)]
+    originals = [thumb_of(encode(img, "PNG")) for img in big]
+    resized = [
+        thumb_of(encode(img.resize((f, f), Image.Resampling.BICUBIC), "PNG"))
+        for img, f in zip(big, [64, 96, 192, 256] * 5, strict=True)
+    ]
+    jpegs = [thumb_of(encode(img, "JPEG", quality=70)) for img in big]
+    thumbs = originals + resized + jpegs
+    rows, _, probes = views(thumbs, [True] * len(thumbs))
+    assert len(rows) == len(thumbs) and not probes.any()
+    groups = near_duplicate_groups(thumbs, [True] * len(thumbs))
+    assert sorted(sorted(g) for g in groups) == [[s, s + 20, s + 40] for s in range(20)]
+    small = [thumb_of(encode(smooth_noise(s, side=24), "PNG")) for s in range(3)]
+    assert len(views(small, [False] * 3)[0]) == 8 * 3  # frame, 2 shrink and 5 canvas views
