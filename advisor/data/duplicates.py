@@ -113,7 +113,7 @@ def separable(stack: np.ndarray, down: np.ndarray, across: np.ndarray) -> np.nda
     """``down @ image @ across.T`` for each of (m, h, w) images, as two large matrix products
     (a batched product of small matrices costs several times more)."""
     m, h, w = stack.shape
-    half = stack.astype(np.float32).reshape(m * h, w) @ across.T
+    half = np.asarray(stack, dtype=np.float32).reshape(m * h, w) @ across.T
     half = half.reshape(m, h, -1).transpose(0, 2, 1).reshape(-1, h) @ down.T
     return half.reshape(m, across.shape[0], down.shape[0]).transpose(0, 2, 1)
 
