@@ -25,6 +25,7 @@ from typer.testing import CliRunner, Result
 
 from advisor.cli import app
 from advisor.probing.preprocessing import Preprocessing
+from advisor.schema.card import DatasetCard
 from advisor.schema.profile import Profile
 from advisor.services.analyze import AnalyzeSettings, analyze
 
@@ -36,6 +37,20 @@ HOSTILE = "<img src=x onerror=alert(1)>"
 """A class folder named like this must show as these characters, never become markup."""
 STORED_ANALYSIS = REPO / "tests" / "fixtures" / "analysis-demo.json"
 """``advisor analyze`` of the digits demo with probes (its images are not kept: paths only)."""
+
+
+def make_card(**changes: object) -> DatasetCard:
+    """A dataset card of a mid-sized natural-image classification task, with ``changes``."""
+    fields = {
+        "name": "t",
+        "task": "classification",
+        "domain": "natural",
+        "labeled_images": 5000,
+        "unlabeled_images": 20000,
+        "classes": 10,
+        "image_size": 256,
+    }
+    return DatasetCard.model_validate({**fields, **changes})
 
 
 def hostile_dataset(root: Path) -> Path:

@@ -176,12 +176,9 @@ def analyze(
     err.print(f"{note} in {time.perf_counter() - started:.1f} s", style="dim")
     show = emit(analysis, as_json, output)  # the JSON first: it is the record
     if html is not None:
-        from advisor.render.report import Document
-        from advisor.services.report import write_report
+        from advisor.services.report import write_page
 
-        write_report(
-            [Document(f"analysis of {', '.join(analysis.profile.sources)}", analysis)], html
-        )
+        write_page(analysis, html)
         err.print(f"wrote {html}", style="dim")
     if show:
         render_analysis(Console(), analysis)

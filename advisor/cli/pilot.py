@@ -114,10 +114,9 @@ def pilot(
             fail(f"interrupted: {stop}; continue with the same command and --resume", 130)
     show = emit(run.result, as_json, output)  # the JSON first: it is the record
     if html is not None:
-        from advisor.render.report import Document
-        from advisor.services.report import write_report
+        from advisor.services.report import write_page
 
-        write_report([Document(f"pilot of {', '.join(run.result.sources)}", run.result)], html)
+        write_page(run.result, html)
         err.print(f"wrote {html}", style="dim")
     if show:
         render_pilot(Console(), run.result)

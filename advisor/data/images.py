@@ -106,26 +106,16 @@ def is_gray_rgb(img: Image.Image) -> bool:
     return int(spread.max()) <= GRAY_TOLERANCE
 
 
-def open_rgb(path: str) -> Image.Image:
+def open_rgb(path: str, draft: int | None = None) -> Image.Image:
     """Decode an image file (its first frame) into 8-bit RGB under the mode policy of ``to_rgb``:
-    what every network in the tool sees."""
+    what every network in the tool sees. With ``draft``, a JPEG is decoded at the smallest
+    reduced scale still at least that many pixels a side: a fraction of a full decode."""
     with Image.open(path) as img:
+        if draft is not None:
+            img.draft("RGB", (draft, draft))
         img.load()
         rgb = to_rgb(img)
         return rgb.copy() if rgb is img else rgb  # closing the file frees an image it returns
-
-
-def open_thumbnail(path: str, side: int) -> Image.Image:
-    """An RGB image of at most ``side`` pixels a side, under the mode policy of ``to_rgb``; a
-    JPEG is decoded at a reduced scale (``draft``), so a large photo costs a fraction of a full
-    decode."""
-    with Image.open(path) as img:
-        img.draft("RGB", (side, side))
-        img.load()
-        rgb = to_rgb(img)
-        small = rgb.copy() if rgb is img else rgb
-    small.thumbnail((side, side))
-    return small
 
 
 def _stretch_to_l(img: Image.Image) -> Image.Image:

@@ -31,6 +31,11 @@ CHECK_WORDS = {
 """What the fitted model says of each reason's direction, in the reasons table."""
 
 
+def family_probability(rec: Recommendation) -> float:
+    """P(the self-supervised family beats transfer), whichever side the verdict names."""
+    return 1 - rec.probability if rec.verdict == "tl" else rec.probability
+
+
 def cites_text(cites: list[Cite]) -> str:
     return "; ".join(f"{c.study}, {c.where}" for c in cites)
 
@@ -54,7 +59,7 @@ def recommendation_panel(rec: Recommendation) -> Panel:
             f" - start with {rec.verdict} ({VERDICT_WORDS[rec.verdict]}), the cheaper arm, and "
             "let a pilot decide\n",
             ("Probability that the self-supervised family is better: ", "bold"),
-            f"{1 - rec.probability if rec.verdict == 'tl' else rec.probability:.0%}\n",
+            f"{family_probability(rec):.0%}\n",
         )
     else:
         verdict = Text.assemble(

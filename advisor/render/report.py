@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -31,7 +30,7 @@ from advisor.render.analysis import (
     measurement_text,
     probe_rows,
 )
-from advisor.render.decision import CHECK_WORDS, VERDICT_WORDS, cites_text
+from advisor.render.decision import CHECK_WORDS, VERDICT_WORDS, cites_text, family_probability
 from advisor.render.pilot import by_seed, projection_lines
 from advisor.schema.analysis import Analysis
 from advisor.schema.decision import Recommendation
@@ -165,11 +164,10 @@ def _recommendation(prefix: str, rec: Recommendation) -> dict:
                 charts.COLOURS["accent"],
             )
         )
-    family = 1 - rec.probability if rec.verdict == "tl" else rec.probability
     return {
         "rec": rec,
         "words": VERDICT_WORDS[rec.verdict],
-        "family_probability": family,
+        "family_probability": family_probability(rec),
         "gain_chart": Markup(
             charts.interval_chart(
                 f"{prefix}-gain-chart",
@@ -306,7 +304,6 @@ def _problems(profile: Profile, thumbnails: Thumbnails) -> dict:
     return {
         "groups": groups,
         "total": len(profile.problems),
-        "counts": Counter(p.kind.value for p in profile.problems),
         "folder_gone": any(p["missing"] for p in shown) and not any(p["src"] for p in shown),
         "sources": profile.sources,
     }

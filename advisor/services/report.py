@@ -75,7 +75,7 @@ def read_document(path: Path) -> Document:
 
 def read_thumbnails(documents: Iterable[Document]) -> Thumbnails:
     """Small JPEGs of the images the page will show, as ``data:`` URIs."""
-    from advisor.data.images import open_thumbnail
+    from advisor.data.images import open_rgb
 
     images: dict[str, str] = {}
     missing: set[str] = set()
@@ -90,9 +90,10 @@ def read_thumbnails(documents: Iterable[Document]) -> Thumbnails:
                 missing.add(path)
                 continue
             try:
-                img = open_thumbnail(str(found), THUMB_PIXELS)
+                img = open_rgb(str(found), draft=THUMB_PIXELS)
             except Exception:  # a file that no longer decodes is shown as its path
                 continue
+            img.thumbnail((THUMB_PIXELS, THUMB_PIXELS))
             images[path] = _data_uri(img)
     return Thumbnails(images, frozenset(missing))
 
@@ -119,10 +120,12 @@ def report_html(documents: Sequence[Document]) -> str:
     return render_report(documents, read_thumbnails(documents))
 
 
-def write_report(documents: Sequence[Document], output: Path) -> None:
-    """Render the page and write it atomically (``--html`` of analyze and pilot, whose path
-    the command checked before its long work)."""
-    write_atomically(output, report_html(documents))
+def write_page(body: Analysis | PilotResult, output: Path) -> None:
+    """``--html`` of analyze and pilot: the page of the document just made, named after its
+    data, written atomically (the command checked the path before its long work)."""
+    sources = body.profile.sources if isinstance(body, Analysis) else body.sources
+    kind = "analysis" if isinstance(body, Analysis) else "pilot"
+    write_atomically(output, report_html([Document(f"{kind} of {', '.join(sources)}", body)]))
 
 
 def protected_folders(documents: Iterable[Document]) -> list[Path]:

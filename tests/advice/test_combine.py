@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import math
 
-from helpers import STORED_PILOT
+from helpers import STORED_PILOT, make_card
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import norm
 
 from advisor.advice.decide import combine_with_pilot, recommend
 from advisor.advice.features import features_from_card
-from advisor.schema.card import DatasetCard
 from advisor.schema.pilot import FailedRun, PairedDifference, PilotResult
 
 
@@ -28,16 +27,7 @@ def _pilot(points: float, low: float, high: float, improving: bool | None) -> Pi
 
 
 def _card(**changes):
-    fields = dict(
-        name="t",
-        task="classification",
-        domain="natural",
-        labeled_images=5000,
-        unlabeled_images=20000,
-        classes=10,
-        image_size=256,
-    )
-    return features_from_card(DatasetCard.model_validate({**fields, **changes}))
+    return features_from_card(make_card(**changes))
 
 
 def test_a_clear_pilot_moves_the_verdict_and_a_truncated_one_does_not() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from helpers import EXAMPLES, invoke
+from helpers import EXAMPLES, invoke, make_card
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -17,7 +17,6 @@ from advisor.advice.decide import recommend
 from advisor.advice.features import features_from_analysis, features_from_card, no_advice_reason
 from advisor.data.shapes import ShapesWorld
 from advisor.knowledge.base import load_knowledge
-from advisor.schema.card import DatasetCard
 from advisor.schema.decision import DecisionFeatures
 from advisor.schema.vocabulary import DemoName, Domain, Task
 from advisor.services.demo import make_demo
@@ -25,21 +24,8 @@ from advisor.services.demo import make_demo
 KB = load_knowledge()
 
 
-def card(**changes) -> DatasetCard:
-    fields = {
-        "name": "t",
-        "task": "classification",
-        "domain": "natural",
-        "labeled_images": 5000,
-        "unlabeled_images": 20000,
-        "classes": 10,
-        "image_size": 256,
-    }
-    return DatasetCard.model_validate({**fields, **changes})
-
-
 def decide(**changes):
-    return recommend(features_from_card(card(**changes)))
+    return recommend(features_from_card(make_card(**changes)))
 
 
 @pytest.mark.parametrize(
@@ -72,21 +58,21 @@ def test_reasons_are_strongest_first_and_cite_known_studies() -> None:
 
 
 def test_recipe_items_cite_or_say_they_are_conventions() -> None:
-    for verdict_card in (card(), card(domain="medical-xray", grayscale=True)):
+    for verdict_card in (make_card(), make_card(domain="medical-xray", grayscale=True)):
         rec = recommend(features_from_card(verdict_card))
         for item in rec.recipe:
             assert bool(item.cites) != item.convention
             assert all(c.study in KB.studies for c in item.cites)
-    grayscale = recommend(features_from_card(card(grayscale=True)))
+    grayscale = recommend(features_from_card(make_card(grayscale=True)))
     assert any(item.step == "grayscale" for item in grayscale.recipe)
 
 
 def test_each_flip_really_flips_the_verdict() -> None:
     cases = [
-        card(domain="medical-xray", labeled_images=2000, unlabeled_images=200_000),
-        card(domain="natural"),
-        card(domain="remote-sensing", labeled_images=20_000, unlabeled_images=1_000),
-        card(domain="fine-grained-natural", fine_grained=True),
+        make_card(domain="medical-xray", labeled_images=2000, unlabeled_images=200_000),
+        make_card(domain="natural"),
+        make_card(domain="remote-sensing", labeled_images=20_000, unlabeled_images=1_000),
+        make_card(domain="fine-grained-natural", fine_grained=True),
     ]
     flips_seen = 0
     for base in cases:

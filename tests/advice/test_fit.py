@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import invoke, one_error_line
+from helpers import invoke, make_card, one_error_line
 
 from advisor.advice.fit import (
     PRIOR_SD,
@@ -131,17 +131,9 @@ def test_every_rule_check_names_a_rule_with_that_term() -> None:
 
 def test_a_pilot_does_not_silence_what_the_studies_found() -> None:
     from advisor.advice.features import features_from_card
-    from advisor.schema.card import DatasetCard
 
-    card = DatasetCard(
-        name="p",
-        task="classification",
-        domain="natural",
-        labeled_images=500,
-        unlabeled_images=5000,
-        classes=5,
-        image_size=64,
-        fine_grained=True,
+    card = make_card(
+        labeled_images=500, unlabeled_images=5000, classes=5, image_size=64, fine_grained=True
     )
     pilot = (features_from_card(card).model_dump(), "tl+ssl", 3.0)
     fitted = fit_gain_model(KB, experience=[pilot])

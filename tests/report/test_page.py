@@ -281,7 +281,7 @@ def test_oversized_images_are_listed_by_path_and_never_decoded(hostile, monkeypa
     profile = analysis.profile.model_copy(update={"problems": [problem]})
     opened: list[str] = []
     monkeypatch.setattr(
-        "advisor.data.images.open_thumbnail", lambda path, side: opened.append(path)
+        "advisor.data.images.open_rgb", lambda path, draft=None: opened.append(path)
     )
     html = report_html([Document("a", analysis.model_copy(update={"profile": profile}))])
     assert opened == [] and "data:image" not in html and image in html
