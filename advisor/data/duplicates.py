@@ -41,7 +41,10 @@ import numpy as np
 from scipy.sparse import coo_array
 from scipy.sparse.csgraph import connected_components
 
+from advisor.data import detail
+from advisor.data.detail import Originals
 from advisor.data.images import THUMB_SIDE
+from advisor.data.resampling import resample, resampler, separable
 
 NEAR_DUPLICATE_CORRELATION = 0.992
 """Smallest correlation of two aligned full-detail thumbnails at which the images are near
@@ -53,7 +56,15 @@ CANDIDATE_CORRELATION = 0.97
 """Smallest correlation of two 16x16 views at which a pair is compared in full detail: at 0.98,
 8% of scikit-learn digits cropped by one pixel were missed (their best unshifted views correlate
 0.972-0.981: the digits touch the frame, and the crop replaces an edge row by background)."""
+CANDIDATE_CORRELATION_REDUCED = 0.96
+"""The candidate threshold between two reduced thumbnails, whose pairs are confirmed on the
+images themselves (``advisor.data.detail``): at 0.97, 5% of 96 px texture tiles shifted by one
+pixel and 3% of those cropped by 2-5% were not candidates even by their trimmed views."""
 VIEW_SIDE = 16
+TRIM = 1
+"""Thumbnail pixels left out at each edge of a reduced thumbnail's trimmed views: the edge is
+where a crop removes content and a shift brings in fill (a black line, in the benchmark's
+shifted copies, which at 16 px can take a low-contrast texture's view to 0.91)."""
 SCALE_PROBES = (0.5, 0.75)
 """Shrink factors of the frame probes: a copy resized by 0.5-2x meets its original within one."""
 REACH = 1
@@ -89,33 +100,6 @@ planted digit copies in an earlier setting (candidates at 0.98), none at the fin
 def _projections(dimensions: int) -> np.ndarray:
     rng = np.random.default_rng(0)
     return rng.standard_normal((dimensions, BANDS * BAND_BITS)).astype(np.float32)
-
-
-@cache
-def resampler(n_in: int, n_out: int) -> np.ndarray:
-    """(n_out, n_in) weights that resample a line of ``n_in`` pixels to ``n_out``: a triangle
-    kernel as wide as the output pixel when shrinking (antialiased, like Pillow's bilinear) and
-    as wide as an input pixel when enlarging."""
-    step = n_in / n_out
-    centres = (np.arange(n_out) + 0.5) * step
-    width = max(1.0, step)
-    weights = np.maximum(0.0, 1 - np.abs(centres[:, None] - (np.arange(n_in) + 0.5)) / width)
-    return (weights / weights.sum(axis=1, keepdims=True)).astype(np.float32)
-
-
-def resample(stack: np.ndarray, rows: int, columns: int) -> np.ndarray:
-    """(m, h, w) images resampled to (m, rows, columns), float32."""
-    _, h, w = stack.shape
-    return separable(stack, resampler(h, rows), resampler(w, columns))
-
-
-def separable(stack: np.ndarray, down: np.ndarray, across: np.ndarray) -> np.ndarray:
-    """``down @ image @ across.T`` for each of (m, h, w) images, as two large matrix products
-    (a batched product of small matrices costs several times more)."""
-    m, h, w = stack.shape
-    half = np.asarray(stack, dtype=np.float32).reshape(m * h, w) @ across.T
-    half = half.reshape(m, h, -1).transpose(0, 2, 1).reshape(-1, h) @ down.T
-    return half.reshape(m, across.shape[0], down.shape[0]).transpose(0, 2, 1)
 
 
 def _by_shape(
@@ -156,7 +140,12 @@ def views(
     for ((h, w), small), members in _by_shape(thumbs, flags).items():
         stack = np.stack([thumbs[i] for i in members]).astype(np.float32)
         found = [(resample(stack, VIEW_SIDE, VIEW_SIDE), False)]
-        if not small:
+        if small:
+            found += [
+                (separable(stack, _trimmed(h, margin), _trimmed(w, margin)), margin > TRIM)
+                for margin in (TRIM, TRIM + 1)
+            ]
+        else:
             for factor in SCALE_PROBES:  # shrink, then view: one product per axis
                 rows_in, columns_in = max(1, round(h * factor)), max(1, round(w * factor))
                 down = resampler(rows_in, VIEW_SIDE) @ resampler(h, rows_in)
@@ -180,6 +169,16 @@ def views(
     return np.concatenate(rows), np.concatenate(owners), np.concatenate(probes)
 
 
+def _trimmed(side: int, margin: int) -> np.ndarray:
+    """(VIEW_SIDE, side) weights that drop ``margin`` pixels at each end of a line and
+    resample the rest to ``VIEW_SIDE``."""
+    inner = max(1, side - 2 * margin)
+    start = (side - inner) // 2
+    weights = np.zeros((VIEW_SIDE, side), dtype=np.float32)
+    weights[:, start : start + inner] = resampler(inner, VIEW_SIDE)
+    return weights
+
+
 def _standardise(rows: np.ndarray) -> None:
     """Each float32 row to zero mean and unit norm, in place (the rows of 100,000 tiny images
     take 800 MB; a copy would double it)."""
@@ -189,7 +188,9 @@ def _standardise(rows: np.ndarray) -> None:
         part /= np.maximum(np.linalg.norm(part, axis=1, keepdims=True), 1e-6)
 
 
-def candidate_pairs(rows: np.ndarray, owners: np.ndarray, probes: np.ndarray) -> np.ndarray:
+def candidate_pairs(
+    rows: np.ndarray, owners: np.ndarray, probes: np.ndarray, relaxed: np.ndarray | None = None
+) -> np.ndarray:
     """Owner pairs (i < j) of views that share a SimHash band, are not both probes and
     correlate at ``CANDIDATE_CORRELATION`` or more, shape (m, 2).
 
@@ -231,7 +232,12 @@ def candidate_pairs(rows: np.ndarray, owners: np.ndarray, probes: np.ndarray) ->
             alive = alive[distance <= MAX_SIGNATURE_DISTANCE]
             a, b = order[alive], order[alive + step]
             dots = np.einsum("ij,ij->i", unit[a].astype(np.float32), unit[b].astype(np.float32))
-            close = dots >= CANDIDATE_CORRELATION
+            threshold = CANDIDATE_CORRELATION
+            if relaxed is not None:
+                threshold = np.where(
+                    relaxed[a] & relaxed[b], CANDIDATE_CORRELATION_REDUCED, CANDIDATE_CORRELATION
+                )
+            close = dots >= threshold
             a, b = owners[a[close]], owners[b[close]]
             found.append(np.stack([np.minimum(a, b), np.maximum(a, b)], axis=1))
     pairs = np.concatenate(found)
@@ -284,13 +290,17 @@ def detail_correlations(thumbs: Sequence[np.ndarray], pairs: np.ndarray) -> np.n
 
 
 def near_duplicate_groups(
-    thumbs: Sequence[np.ndarray], reduced: Sequence[bool] | None = None
+    thumbs: Sequence[np.ndarray],
+    reduced: Sequence[bool] | None = None,
+    originals: Originals | None = None,
 ) -> list[list[int]]:
     """Indices of images that look the same, grouped transitively, groups of two or more.
 
     ``thumbs`` are the 2-D uint8 thumbnails of ``advisor.data.images`` (any size up to
     ``THUMB_SIDE``); ``reduced`` says which come from images at least twice that size (see
-    ``views``). Identical thumbnails are merged before the search, so a thousand copies of
+    ``views``). With ``originals``, a candidate pair of two images larger than their
+    thumbnails is judged on the images themselves (``advisor.data.detail``) rather than on the
+    thumbnails. Identical thumbnails are merged before the search, so a thousand copies of
     one picture cost one row rather than half a million pairs; blank ones group only with
     identical ones.
     """
@@ -312,12 +322,38 @@ def near_duplicate_groups(
         kept = [unique[i] for i in textured]
         kept_flags = [flags[firsts[i]] for i in textured]
         rows, owners, probes = views(kept, kept_flags)
-        candidates = candidate_pairs(rows, owners, probes)
-        close = detail_correlations(kept, candidates) >= NEAR_DUPLICATE_CORRELATION
-        pairs = np.asarray(textured, dtype=np.int64)[candidates[close]]
+        relaxed = np.asarray(kept_flags, dtype=bool)[owners]
+        found = candidate_pairs(rows, owners, probes, relaxed)
+        candidates = np.asarray(textured, dtype=np.int64)[found]
+        pairs = _confirmed(firsts, candidates, unique, originals)
     graph = coo_array((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(len(unique),) * 2)
     _, component = connected_components(graph, directed=False)
     return groups_of(component[merged])
+
+
+def _confirmed(
+    firsts: np.ndarray,
+    candidates: np.ndarray,
+    unique: Sequence[np.ndarray],
+    originals: Originals | None,
+) -> np.ndarray:
+    """The candidate pairs (indices into ``unique``, the distinct thumbnails, whose first
+    occurrences among the thumbnails are ``firsts``) that are near duplicates."""
+    close = np.zeros(len(candidates), dtype=bool)
+    detailed = np.zeros(len(candidates), dtype=bool)
+    if originals is not None and len(candidates):
+        larger = np.array(
+            [max(originals.sizes[i]) > THUMB_SIDE for i in firsts.tolist()], dtype=bool
+        )
+        detailed = larger[candidates].all(axis=1)
+    if detailed.any():
+        assert originals is not None
+        chosen = firsts[candidates[detailed]]
+        close[detailed] = detail.confirmed(chosen, originals)
+    if (~detailed).any():
+        correlations = detail_correlations(unique, candidates[~detailed])
+        close[~detailed] = correlations >= NEAR_DUPLICATE_CORRELATION
+    return candidates[close]
 
 
 def groups_of(keys: Sequence | np.ndarray) -> list[list[int]]:

@@ -118,6 +118,21 @@ def open_rgb(path: str, draft: int | None = None) -> Image.Image:
         return rgb.copy() if rgb is img else rgb  # closing the file frees an image it returns
 
 
+def open_gray(path: str, side: int) -> np.ndarray:
+    """Decode an image file into 2-D uint8 grayscale at most ``side`` pixels a side, keeping its
+    aspect, under the mode policy of the thumbnails (a JPEG decoded at a reduced scale)."""
+    with Image.open(path) as img:
+        if img.format == "JPEG":
+            img.draft("L", (side, side))
+        img.load()
+        gray = _to_gray(img)
+        scale = min(1.0, side / max(gray.size))
+        if scale < 1:
+            size = (max(1, round(gray.width * scale)), max(1, round(gray.height * scale)))
+            gray = gray.resize(size, Image.Resampling.BILINEAR)
+        return np.array(gray, dtype=np.uint8)
+
+
 def _stretch_to_l(img: Image.Image) -> Image.Image:
     arr = np.asarray(img, dtype=np.float64)
     lo, hi = float(arr.min()), float(arr.max())

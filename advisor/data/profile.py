@@ -9,12 +9,14 @@ from enum import Enum
 
 import numpy as np
 
+from advisor.data.detail import DETAIL_SIDE, Originals
 from advisor.data.duplicates import groups_of, near_duplicate_groups
 from advisor.data.images import (
     HIGH_BIT_DEPTH_MODES,
     THUMB_SIDE,
     ImageFacts,
     image_extensions,
+    open_gray,
     thumb_shape,
 )
 from advisor.data.imbalance import imbalance
@@ -177,7 +179,11 @@ def _duplicate_problems(
         for i in usable
     ]
     reduced = [max(facts[i].width, facts[i].height) >= 2 * THUMB_SIDE for i in usable]
-    for group in near_duplicate_groups(thumbs, reduced):
+    originals = Originals(
+        sizes=[(facts[i].height, facts[i].width) for i in usable],
+        load=lambda k: _detail_image(entries[usable[k]].path),
+    )
+    for group in near_duplicate_groups(thumbs, reduced, originals):
         if len({facts[usable[g]].digest for g in group}) < 2:
             continue  # byte-identical: already reported as a duplicate
         members = [entries[usable[g]] for g in group]
@@ -195,6 +201,15 @@ def _duplicate_problems(
         problems += _conflicts(members, "images that look the same")
         problems += _leak(members, "near-identical")
     return problems
+
+
+def _detail_image(path: str) -> np.ndarray | None:
+    """An image at the near-duplicate detail stage's size, or None if it no longer decodes
+    (changed since it was read: the pair is then not confirmed)."""
+    try:
+        return open_gray(path, DETAIL_SIDE)
+    except Exception:
+        return None
 
 
 def _conflicts(members: Sequence[Entry], what: str) -> list[Problem]:
