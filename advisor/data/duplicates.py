@@ -14,9 +14,13 @@ shifted copy) and the frame view of the thumbnail shrunk to 1/2 and 3/4 (a copy 
 an original seen from its enlarged copy). Without them the frame view alone keeps, for 2% of
 planted MNIST copies, a correlation under 0.794 (shifts), 0.875 (crops) and 0.964 (half-size
 copies); lowering the threshold instead would let about 790,000 pairs of distinct MNIST digits
-through at 0.95.
+through at 0.95. A thumbnail of an image at least twice its size (``reduced``) instead adds its
+frame trimmed by ``TRIM`` pixels, and trimmed once more as a probe, and two such thumbnails pair
+from ``CANDIDATE_CORRELATION_REDUCED``: their pairs are confirmed on the images themselves.
 
-**Confirmation.** Look-alikes pass any low-resolution test: distinct handwritten 1s of the same
+**Confirmation.** A pair of two images larger than the thumbnail is confirmed on the images,
+decoded again (``advisor.data.detail``). Any other pair is confirmed on its thumbnails, as
+follows. Look-alikes pass any low-resolution test: distinct handwritten 1s of the same
 slant correlate >= 0.99 at 16x16 (5,010 pairs of MNIST digits). Candidates are therefore compared
 on their thumbnails at full detail (``advisor.data.images.THUMB_SIDE``: up to 32 px, an image
 that small kept pixel for pixel), searching offsets of up to one pixel beyond their size
@@ -348,8 +352,10 @@ def _confirmed(
         detailed = larger[candidates].all(axis=1)
     if detailed.any():
         assert originals is not None
-        chosen = firsts[candidates[detailed]]
-        close[detailed] = detail.confirmed(chosen, originals)
+        sizes = [originals.sizes[i] for i in firsts.tolist()]
+        rows = np.flatnonzero(detailed)
+        rows = rows[detail.coarsely_alike(candidates[rows], unique, sizes)]
+        close[rows] = detail.confirmed(firsts[candidates[rows]], originals)
     if (~detailed).any():
         correlations = detail_correlations(unique, candidates[~detailed])
         close[~detailed] = correlations >= NEAR_DUPLICATE_CORRELATION

@@ -4,6 +4,7 @@ drawn in rejected, and the registration's correlation map against a direct compu
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -118,6 +119,43 @@ def test_look_alike_digits_enlarged_are_not_grouped() -> None:
     for group in groups:
         sources = digits.images[ones[group]]
         assert np.abs(sources - sources[0]).max() <= 3, ones[group]
+
+
+def test_the_coarse_test_on_thumbnails_keeps_copies_and_sets_look_alikes_aside() -> None:
+    # Before anything is decoded again: every copy kind of the camera tiles passes on its
+    # thumbnails; of the pairs of different scikit-learn 1s enlarged to 256 px that pass the
+    # candidate stage, most are set aside.
+    from sklearn.datasets import load_digits
+
+    from advisor.data.digits import digit_scan
+    from advisor.data.duplicates import candidate_pairs, views
+
+    def thumb(img: Image.Image) -> np.ndarray:
+        img = img.convert("L")
+        scale = THUMB_SIDE / max(img.size)
+        size = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
+        return np.asarray(img.resize(size, Image.Resampling.BILINEAR))
+
+    tiles = camera_tiles()
+    copies = [Image.open(io.BytesIO(make(t))) for t in tiles for make in COPIES.values()]
+    originals = [t for t in tiles for _ in COPIES]
+    thumbs = [thumb(img) for img in originals + copies]
+    sizes = [(img.height, img.width) for img in originals + copies]
+    n = len(copies)
+    pairs = np.array([[k, n + k] for k in range(n)])
+    assert detail.coarsely_alike(pairs, thumbs, sizes).all()
+
+    digits = load_digits()
+    ones = np.flatnonzero(digits.target == 1)
+    big = [digit_scan(digits.images[i]).resize((256, 256), Image.Resampling.BICUBIC) for i in ones]
+    thumbs = [thumb(img) for img in big]
+    rows, owners, probes = views(thumbs, [True] * len(thumbs))
+    pairs = candidate_pairs(rows, owners, probes, np.ones(len(owners), dtype=bool))
+    sources = digits.images[ones]
+    different = np.array([np.abs(sources[i] - sources[j]).max() > 3 for i, j in pairs.tolist()])
+    assert different.sum() > 100
+    kept = detail.coarsely_alike(pairs[different], thumbs, [(256, 256)] * len(thumbs))
+    assert kept.mean() < 0.5
 
 
 def test_correlation_map_matches_a_direct_computation() -> None:
