@@ -106,10 +106,25 @@ _JPEG_LUMINANCE = np.array(
 IJG library scales by its quality setting; Pillow lists tables in this (natural) order."""
 
 
+REDUCING_GAP = 2.0
+"""Pillow's ``reducing_gap`` for the working image: a large image is box-reduced to at least
+twice the working size before its bilinear resampling, which costs a fraction of resampling it
+whole."""
+
+
 def working_image(gray: Image.Image) -> bytes:
     """The ``WORKING_SIDE`` square every measure is taken on, from an 8-bit grayscale image."""
     side = (WORKING_SIDE, WORKING_SIDE)
-    return gray.resize(side, Image.Resampling.BILINEAR, reducing_gap=2.0).tobytes()
+    return gray.resize(side, Image.Resampling.BILINEAR, reducing_gap=REDUCING_GAP).tobytes()
+
+
+def is_working_image(gray: Image.Image, resized: Image.Image) -> bool:
+    """Whether ``resized``, a bilinear resize of ``gray`` (the scan's thumbnail), is exactly its
+    working image, so that the scan need not resample it twice: of the working size, from an
+    image too small for the reducing gap to act (both sides under ``2 x REDUCING_GAP x
+    WORKING_SIDE``: 128 px)."""
+    small = max(gray.size) < 2 * REDUCING_GAP * WORKING_SIDE
+    return small and resized.size == (WORKING_SIDE, WORKING_SIDE)
 
 
 def measure(working: Sequence[bytes], jpeg: Sequence[float]) -> list[bytes]:
