@@ -71,9 +71,7 @@ CENTRE_PRIOR = 1000
 were added: the mean of a handful of views would be close to each of them, and taking it off
 would turn two copies among three images into opposite vectors."""
 CHUNK = 65_536
-"""Rows standardised, hashed and stored at half precision at a time, so no full-size temporary
-is made (half precision keeps a 16x16 view's correlation to about 1e-4, far inside the gap
-between the candidate threshold, 0.97, and the confirmation's, 0.992)."""
+"""Rows standardised and hashed at a time, so no full-size temporary is made."""
 MIN_CONTRAST = 2.0
 """Thumbnails with a pixel standard deviation under this (grey levels) are blank: any two blank
 images correlate arbitrarily, so they are left out of the near-duplicate search."""
@@ -197,40 +195,42 @@ def candidate_pairs(rows: np.ndarray, owners: np.ndarray, probes: np.ndarray) ->
     taken off before hashing, so the random hyperplanes cut through the data rather than past
     it: on the digits this shrinks the largest bucket of a band from 791 to 162 of 21,000 rows.
     Within a bucket, rows are ordered by their whole signature and each is paired with the next
-    ``MAX_RUN_STEP``.
+    ``MAX_RUN_STEP``: one sort by signature, then per band a stable (radix) sort by the band's
+    key alone, the same order as a three-key sort per band, which took 2.3 s of this function's
+    10 s on 100,000 tiny images. Signature distances are taken between all neighbours at once:
+    gathering the words of the pairs left was slower. Correlations are taken on the float32
+    rows themselves: a half-precision copy took another 2.5 s.
     """
     _standardise(rows)
     base = np.sum(rows, axis=0, where=~probes[:, None]) / ((~probes).sum() + CENTRE_PRIOR)
     projections = _projections(rows.shape[1])
     signatures = np.empty((len(rows), BANDS * BAND_BITS // 8), dtype=np.uint8)
-    unit = np.empty(rows.shape, dtype=np.float16)  # half the memory; correlations to 1e-4
     for start in range(0, len(rows), CHUNK):
         part = rows[start : start + CHUNK]
         signatures[start : start + CHUNK] = np.packbits(
             (part - base) @ projections > 0, axis=1, bitorder="little"
         )
-        unit[start : start + CHUNK] = part
-    del rows
     keys = signatures.view(f"<u{BAND_BITS // 8}")
     words = signatures.view("<u8")
+    by_signature = np.lexsort(words.T[::-1])
     found = [np.zeros((0, 2), dtype=np.int64)]
     for band in range(keys.shape[1]):
-        order = np.lexsort((*words.T[::-1], keys[:, band]))
-        ordered, sorted_words = keys[order, band], words[order]
+        order = by_signature[np.argsort(keys[by_signature, band], kind="stable")]
+        ordered, sorted_words = keys[order, band], words[order].T.copy()
         sorted_owners, sorted_probes = owners[order], probes[order]
         for step in range(1, MAX_RUN_STEP + 1):
-            pairable = (
-                (ordered[:-step] == ordered[step:])
+            same = ordered[:-step] == ordered[step:]
+            if not same.any():
+                break
+            distance = sum(np.bitwise_count(w[:-step] ^ w[step:]) for w in sorted_words)
+            alive = np.flatnonzero(
+                same
+                & (distance <= MAX_SIGNATURE_DISTANCE)
                 & (sorted_owners[:-step] != sorted_owners[step:])
                 & ~(sorted_probes[:-step] & sorted_probes[step:])
             )
-            alive = np.flatnonzero(pairable)
-            if not alive.size and not (ordered[:-step] == ordered[step:]).any():
-                break
-            distance = np.bitwise_count(sorted_words[alive] ^ sorted_words[alive + step]).sum(1)
-            alive = alive[distance <= MAX_SIGNATURE_DISTANCE]
             a, b = order[alive], order[alive + step]
-            dots = np.einsum("ij,ij->i", unit[a].astype(np.float32), unit[b].astype(np.float32))
+            dots = np.einsum("ij,ij->i", rows[a], rows[b])
             close = dots >= CANDIDATE_CORRELATION
             a, b = owners[a[close]], owners[b[close]]
             found.append(np.stack([np.minimum(a, b), np.maximum(a, b)], axis=1))
