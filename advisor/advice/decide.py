@@ -9,8 +9,7 @@ the fitted model or a search over the same engine (the flip conditions); none is
 from __future__ import annotations
 
 import math
-
-from scipy.stats import norm
+from statistics import NormalDist
 
 from advisor import __version__
 from advisor.advice.assessment import TOSS_UP, Assessment, decision
@@ -41,9 +40,13 @@ from advisor.schema.vocabulary import (
     Paradigm,
 )
 
+STANDARD_NORMAL = NormalDist()
+"""The standard library's normal distribution: scipy.stats would add half a second to every
+start of the command for two quantiles."""
+
 
 def _gain(mean: float, sd: float) -> Gain:
-    half = norm.ppf(0.5 + DECISION_LEVEL / 2) * sd
+    half = STANDARD_NORMAL.inv_cdf(0.5 + DECISION_LEVEL / 2) * sd
     return Gain(
         mean=round(math.sinh(mean), 2),
         low=round(math.sinh(mean - half), 2),
@@ -299,7 +302,7 @@ class _PilotBlend:
     probability always lies between the literature's and the pilot's own."""
 
     def __init__(self, measured) -> None:
-        z = norm.ppf(0.5 + measured.level / 2)
+        z = STANDARD_NORMAL.inv_cdf(0.5 + measured.level / 2)
         self.mean = math.asinh(measured.accuracy_points)
         # the interval's own ends carried to the asinh scale, so that an interval that spans 0
         # stays as wide there as it is in points
@@ -310,7 +313,7 @@ class _PilotBlend:
         weight = prior_sd**2 / (prior_sd**2 + self.sd**2)
         mean = weight * self.mean + (1 - weight) * prior_mean
         sd = weight * self.sd + (1 - weight) * prior_sd
-        return mean, sd, float(norm.cdf(mean / sd)), weight
+        return mean, sd, STANDARD_NORMAL.cdf(mean / sd), weight
 
 
 def _projected(pilot: PilotResult) -> list[str]:

@@ -38,7 +38,6 @@ from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 import numpy as np
-from scipy import fft
 
 from advisor.data.resampling import resample, separable, shifter
 
@@ -145,6 +144,8 @@ def _correlation_map(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, int, int
 
     Circular correlations of a length just long enough that no wanted offset wraps around
     (rather than the full linear length, which is about twice as long a side)."""
+    from scipy import fft  # imported here: 0.2 s of every start, for a pair of unlike sizes
+
     least = MIN_OVERLAP * max(x.size, y.size)
     spans = []
     for axis in (0, 1):

@@ -356,7 +356,7 @@ def near_duplicate_groups(
     firsts = np.unique(merged, return_index=True)[1]
     unique = [thumbs[i] for i in firsts]
     flags = [False] * len(thumbs) if reduced is None else list(reduced)
-    textured = [i for i, t in enumerate(unique) if t.std() >= MIN_CONTRAST]
+    textured = np.flatnonzero(_spreads(unique) >= MIN_CONTRAST).tolist()
     pairs = np.zeros((0, 2), dtype=np.int64)
     if len(textured) >= 2:
         kept = [unique[i] for i in textured]
@@ -369,6 +369,21 @@ def near_duplicate_groups(
     graph = coo_array((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(len(unique),) * 2)
     _, component = connected_components(graph, directed=False)
     return groups_of(component[merged])
+
+
+def _spreads(thumbs: Sequence[np.ndarray]) -> np.ndarray:
+    """The pixel standard deviation of each thumbnail, a stack of each shape at a time (one
+    call per thumbnail took 1.5 s on 100,000)."""
+    result = np.zeros(len(thumbs))
+    by_shape: dict[tuple[int, ...], list[int]] = defaultdict(list)
+    for i, thumb in enumerate(thumbs):
+        by_shape[thumb.shape].append(i)
+    for members in by_shape.values():
+        for start in range(0, len(members), VIEW_CHUNK):
+            chunk = members[start : start + VIEW_CHUNK]
+            stack = np.stack([thumbs[i] for i in chunk]).reshape(len(chunk), -1)
+            result[chunk] = stack.std(axis=1, dtype=np.float32)
+    return result
 
 
 def _confirmed(
