@@ -49,6 +49,7 @@ from advisor.data import detail
 from advisor.data.detail import Originals
 from advisor.data.images import THUMB_SIDE
 from advisor.data.resampling import resample, resampler, separable
+from advisor.progress import SILENT, Progress
 
 NEAR_DUPLICATE_CORRELATION = 0.992
 """Smallest correlation of two aligned full-detail thumbnails at which the images are near
@@ -333,6 +334,7 @@ def near_duplicate_groups(
     thumbs: Sequence[np.ndarray],
     reduced: Sequence[bool] | None = None,
     originals: Originals | None = None,
+    progress: Progress = SILENT,
 ) -> list[list[int]]:
     """Indices of images that look the same, grouped transitively, groups of two or more.
 
@@ -342,13 +344,14 @@ def near_duplicate_groups(
     thumbnails is judged on the images themselves (``advisor.data.detail``) rather than on the
     thumbnails. Identical thumbnails are merged before the search, so a thousand copies of
     one picture cost one row rather than half a million pairs; blank ones group only with
-    identical ones.
+    identical ones. ``progress`` hears of the search and of the detail stage's pairs.
     """
     for thumb in thumbs:
         if thumb.ndim != 2 or max(thumb.shape) > THUMB_SIDE or min(thumb.shape) < 1:
             raise ValueError(f"expected 2-D thumbnails of at most {THUMB_SIDE} px a side")
     if len(thumbs) < 2:
         return []
+    progress.stage("looking for near duplicates", len(thumbs), "images")
     first: dict[tuple, int] = {}
     merged = np.array(
         [first.setdefault((t.shape, t.tobytes()), len(first)) for t in thumbs], dtype=np.int64
@@ -365,7 +368,8 @@ def near_duplicate_groups(
         relaxed = np.asarray(kept_flags, dtype=bool)[owners]
         found = candidate_pairs(rows, owners, probes, relaxed)
         candidates = np.asarray(textured, dtype=np.int64)[found]
-        pairs = _confirmed(firsts, candidates, unique, originals)
+        progress.advance(len(thumbs))
+        pairs = _confirmed(firsts, candidates, unique, originals, progress)
     graph = coo_array((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(len(unique),) * 2)
     _, component = connected_components(graph, directed=False)
     return groups_of(component[merged])
@@ -391,6 +395,7 @@ def _confirmed(
     candidates: np.ndarray,
     unique: Sequence[np.ndarray],
     originals: Originals | None,
+    progress: Progress = SILENT,
 ) -> np.ndarray:
     """The candidate pairs (indices into ``unique``, the distinct thumbnails, whose first
     occurrences among the thumbnails are ``firsts``) that are near duplicates."""
@@ -406,7 +411,8 @@ def _confirmed(
         sizes = [originals.sizes[i] for i in firsts.tolist()]
         rows = np.flatnonzero(detailed)
         rows = rows[detail.coarsely_alike(candidates[rows], unique, sizes)]
-        close[rows] = detail.confirmed(firsts[candidates[rows]], originals)
+        if len(rows):
+            close[rows] = detail.confirmed(firsts[candidates[rows]], originals, progress)
     if (~detailed).any():
         correlations = detail_correlations(unique, candidates[~detailed])
         close[~detailed] = correlations >= NEAR_DUPLICATE_CORRELATION

@@ -23,6 +23,7 @@ from advisor.data.imbalance import imbalance
 from advisor.data.quality_profile import quality_of, spread
 from advisor.data.scan import Discovery, Entry
 from advisor.errors import InputError
+from advisor.progress import SILENT, Progress
 from advisor.schema.profile import (
     FileCounts,
     ImageSizes,
@@ -61,8 +62,14 @@ def status_of(entry: Entry, facts: ImageFacts) -> Status:
     return Status.unreadable if claims_image else Status.non_image
 
 
-def build_profile(found: Discovery, facts: Sequence[ImageFacts], decoded: bool = True) -> Profile:
-    """The profile of a scanned dataset; raises InputError when no file is a readable image."""
+def build_profile(
+    found: Discovery,
+    facts: Sequence[ImageFacts],
+    decoded: bool = True,
+    progress: Progress = SILENT,
+) -> Profile:
+    """The profile of a scanned dataset; raises InputError when no file is a readable image.
+    ``progress`` hears of the near-duplicate search, the one part that can take seconds."""
     statuses = [status_of(e, f) for e, f in zip(found.entries, facts, strict=True)]
     usable = [i for i, s in enumerate(statuses) if s is Status.image]
     if not usable:
@@ -78,7 +85,7 @@ def build_profile(found: Discovery, facts: Sequence[ImageFacts], decoded: bool =
     labeled = sum(class_counts.values())
 
     problems = _file_problems(found, statuses, facts)
-    problems += _duplicate_problems(found.entries, facts, statuses)
+    problems += _duplicate_problems(found.entries, facts, statuses, progress)
     quality, quality_problems = quality_of([e.path for e in images], kept)
     problems += quality_problems
     problems.sort(key=lambda p: (KIND_ORDER[p.kind], p.paths[0]))
@@ -149,7 +156,10 @@ def _role(entry: Entry) -> str:
 
 
 def _duplicate_problems(
-    entries: Sequence[Entry], facts: Sequence[ImageFacts], statuses: Sequence[Status]
+    entries: Sequence[Entry],
+    facts: Sequence[ImageFacts],
+    statuses: Sequence[Status],
+    progress: Progress = SILENT,
 ) -> list[Problem]:
     problems: list[Problem] = []
     candidates = [i for i, s in enumerate(statuses) if s in (Status.image, Status.oversized)]
@@ -183,7 +193,7 @@ def _duplicate_problems(
         sizes=[(facts[i].height, facts[i].width) for i in usable],
         load=lambda k: _detail_image(entries[usable[k]].path),
     )
-    for group in near_duplicate_groups(thumbs, reduced, originals):
+    for group in near_duplicate_groups(thumbs, reduced, originals, progress):
         if len({facts[usable[g]].digest for g in group}) < 2:
             continue  # byte-identical: already reported as a duplicate
         members = [entries[usable[g]] for g in group]

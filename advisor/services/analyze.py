@@ -54,7 +54,7 @@ def analyze(settings: AnalyzeSettings, progress: Progress = SILENT) -> Analysis:
     # the cyclic garbage collector re-scans them all while the profile is built (~40% of it).
     gc.freeze()
     try:
-        profile = build_profile(found, facts, decoded=decode)
+        profile = build_profile(found, facts, decoded=decode, progress=progress)
     finally:
         gc.unfreeze()
     measured = None

@@ -200,8 +200,33 @@ def test_large_copies_are_grouped_and_look_alikes_are_not(tmp_path: Path) -> Non
     groups = near_duplicate_groups(thumbs, reduced, Originals(sizes, images.__getitem__))
     n = len(tiles)
     assert sorted(groups) == [[0, n], [1, n + 1], [2, n + 2]]
+    heard = Recorder()
+    near_duplicate_groups(thumbs, reduced, Originals(sizes, images.__getitem__), heard)
+    assert heard.stages[0] == ("looking for near duplicates", len(files), len(files))
+    assert heard.stages[1][0] == "comparing look-alike images in detail"
+    assert heard.stages[1][1] == heard.stages[1][2] >= 3  # every pair counted, at least the copies
     vanished = Originals(sizes, lambda i: None if i == n else images[i])
     assert sorted(near_duplicate_groups(thumbs, reduced, vanished)) == [[1, n + 1], [2, n + 2]]
+
+
+class Recorder:
+    """A ``Progress`` that keeps each stage's description, total and the items it heard of."""
+
+    def __init__(self) -> None:
+        self.stages: list[tuple[str, int, int]] = []
+
+    def stage(self, description: str, total: int, unit: str) -> None:
+        self.stages.append((description, total, 0))
+
+    def advance(self, done: int) -> None:
+        description, total, so_far = self.stages[-1]
+        self.stages[-1] = (description, total, so_far + done)
+
+    def note(self, text: str) -> None:
+        pass
+
+    def warn(self, text: str) -> None:
+        pass
 
 
 def test_profile_finds_a_cropped_copy_of_a_large_image(tmp_path: Path) -> None:
