@@ -28,7 +28,8 @@ grey range, since a brightened copy saturates), the worst cell of a ``GRID`` x `
 partition leaves at most ``MAX_CELL_RESIDUAL`` of the variance more unexplained than the median
 cell: look-alike digits differ in one stroke, which a global correlation averages away but a
 cell does not, while a copy's loss is spread alike over every cell. A thin line drawn across a
-busy photograph is a small share of its variance and can pass (see the tests).
+busy photograph is a small share of its variance and can pass (see the tests), and detail finer
+than the detail images keep (about 2.5 px of a 320 px image) is not seen at all.
 """
 
 from __future__ import annotations
@@ -46,10 +47,12 @@ DETAIL_SIDE = 128
 """Longest side of the images compared: four times the thumbnail's detail; a one-pixel shift
 of a 300 px image is 0.43 px at this size, within the sub-pixel refinement's reach."""
 REACH = 3
-"""Largest offset searched around the same-frame alignment, in detail pixels."""
+"""Largest offset searched around the same-frame alignment, in pixels of the images compared
+(detail images, or thumbnails in the coarse test on thumbnails)."""
 MIN_OVERLAP = 0.8
 """Smallest share of the larger image a crop's offset must overlap (a crop of about 10% a side)."""
 GRID = 4
+"""Cells a side of the partition the local test looks at (16 px cells of a 64 px halved image)."""
 EDGE = 2
 """Pixels of the halved overlap left out at each edge when judging: where a shifted copy's
 fill and a crop's resampled border are."""
@@ -125,17 +128,20 @@ def _frames(
         found.append((_resampled(a, *b.shape), b, False))
     else:
         found.append((a, _resampled(b, *a.shape), False))
-    scale_a, scale_b = a.shape[1] / size_a[1], b.shape[1] / size_b[1]
-    common = min(scale_a, scale_b)
-    x = _resampled(a, *_scaled(a.shape, common / scale_a))
-    y = _resampled(b, *_scaled(b.shape, common / scale_b))
+    # each axis at its own scale: the short side of an elongated image is rounded to a few
+    # pixels, so one scale for both would zoom it by several percent
+    rows = min(a.shape[0] / size_a[0], b.shape[0] / size_b[0])
+    columns = min(a.shape[1] / size_a[1], b.shape[1] / size_b[1])
+    x = _resampled(a, *_scaled(size_a, rows, columns))
+    y = _resampled(b, *_scaled(size_b, rows, columns))
     if x.shape != y.shape and min(x.size, y.size) >= MIN_OVERLAP * max(x.size, y.size):
         found.append((x, y, True))
     return found
 
 
-def _scaled(shape: tuple[int, ...], factor: float) -> tuple[int, int]:
-    return max(1, round(shape[0] * factor)), max(1, round(shape[1] * factor))
+def _scaled(size: tuple[int, int], rows: float, columns: float) -> tuple[int, int]:
+    """An image of ``size`` (height, width) shown at the given scales of its rows and columns."""
+    return max(1, round(size[0] * rows)), max(1, round(size[1] * columns))
 
 
 def _correlation_map(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, int, int]:
@@ -283,7 +289,8 @@ def _moved(image: np.ndarray, down: float, right: float) -> np.ndarray:
 
 
 def _halved(image: np.ndarray) -> np.ndarray:
-    """2 x 2 means (an odd last row or column dropped)."""
+    """2 x 2 means (an odd last row or column dropped); an image 1 px on a side is returned as
+    it is."""
     h, w = image.shape[0] // 2 * 2, image.shape[1] // 2 * 2
     if h == 0 or w == 0:
         return image
@@ -350,7 +357,9 @@ def _registrations(
             continue
         a, b = a.astype(np.float32), b.astype(np.float32)
         hypotheses += [(k, *frame) for frame in _frames(a, sizes[i], b, sizes[j])]
-    maps: list[tuple[np.ndarray, tuple[int, int]]] = [(np.zeros((1, 1)), (0, 0))] * len(hypotheses)
+    maps: list[tuple[np.ndarray, tuple[int, int]]] = [(np.full((1, 1), -1.0), (0, 0))] * len(
+        hypotheses
+    )
     by_shape: dict[tuple[int, ...], list[int]] = {}
     for h, (_, x, y, crop) in enumerate(hypotheses):
         if crop:
@@ -379,22 +388,37 @@ def _coarse(p: np.ndarray, q: np.ndarray) -> float:
 
 
 def coarsely_alike(
-    pairs: np.ndarray, thumbs: Sequence[np.ndarray], sizes: Sequence[tuple[int, int]]
+    pairs: np.ndarray,
+    thumbs: Sequence[np.ndarray],
+    sizes: Sequence[tuple[int, int]],
+    progress: Progress = SILENT,
 ) -> np.ndarray:
     """Which candidate pairs pass the coarse test on their thumbnails alone, registered at
-    whole thumbnail pixels: those left go on to be decoded and judged in detail. On the
-    scikit-image photo tiles, the enlarged MNIST digits and the solar cells, it set aside
-    95-100% of the candidate pairs of distinct images and no planted copy."""
-    result = np.zeros(len(pairs), dtype=bool)
-    for k, tried in _registrations(pairs, thumbs.__getitem__, sizes).items():
-        for found in tried:
-            _, p, q = _aligned(
-                found.x.astype(np.float64), found.y.astype(np.float64), found.scores, found.origin
-            )
-            if min(p.shape) > 2 * THUMB_EDGE + 2:
-                p = p[THUMB_EDGE:-THUMB_EDGE, THUMB_EDGE:-THUMB_EDGE]
-                q = q[THUMB_EDGE:-THUMB_EDGE, THUMB_EDGE:-THUMB_EDGE]
-            result[k] |= _coarse(p, q) >= MIN_COARSE_THUMBNAILS
+    whole thumbnail pixels: those left go on to be decoded and judged in detail (see
+    ``MIN_COARSE_THUMBNAILS`` for what it sets aside). A pair with a thumbnail under 2 px a
+    side (an image over about 20 times longer than wide) cannot be registered there and goes
+    on untested. Pairs go ``BATCH`` at a time: memory stays bounded and ``progress`` moves."""
+    progress.stage("comparing look-alike thumbnails", len(pairs), "pairs")
+    result = np.fromiter(
+        (min(thumbs[i].shape) < 2 or min(thumbs[j].shape) < 2 for i, j in pairs.tolist()),
+        dtype=bool,
+        count=len(pairs),
+    )
+    for start in range(0, len(pairs), BATCH):
+        batch = pairs[start : start + BATCH]
+        for k, tried in _registrations(batch, thumbs.__getitem__, sizes).items():
+            for found in tried:
+                _, p, q = _aligned(
+                    found.x.astype(np.float64),
+                    found.y.astype(np.float64),
+                    found.scores,
+                    found.origin,
+                )
+                if min(p.shape) > 2 * THUMB_EDGE + 2:
+                    p = p[THUMB_EDGE:-THUMB_EDGE, THUMB_EDGE:-THUMB_EDGE]
+                    q = q[THUMB_EDGE:-THUMB_EDGE, THUMB_EDGE:-THUMB_EDGE]
+                result[start + k] |= _coarse(p, q) >= MIN_COARSE_THUMBNAILS
+        progress.advance(len(batch))
     return result
 
 
@@ -410,6 +434,7 @@ def verdicts(pairs: np.ndarray, originals: Originals, progress: Progress = SILEN
     verdict of two unrelated images. Pairs go ``BATCH`` at a time, so that ``progress`` moves
     (the solar cells' 2,700 pairs took seconds)."""
     progress.stage("comparing look-alike images in detail", len(pairs), "pairs")
+    last_batch = {int(i): row // BATCH for row, pair in enumerate(pairs) for i in pair}
     loaded: dict[int, np.ndarray | None] = {}
     result = [UNRELATED] * len(pairs)
     for start in range(0, len(pairs), BATCH):
@@ -423,5 +448,8 @@ def verdicts(pairs: np.ndarray, originals: Originals, progress: Progress = SILEN
                 found.x.astype(np.float64), found.y.astype(np.float64), found.scores, found.origin
             )
             result[start + k] = _judged(p, q)
+        for i in np.unique(batch).tolist():  # an image no later batch needs is let go
+            if last_batch[i] == start // BATCH:
+                del loaded[i]
         progress.advance(len(batch))
     return result

@@ -370,6 +370,8 @@ def near_duplicate_groups(
         candidates = np.asarray(textured, dtype=np.int64)[found]
         progress.advance(len(thumbs))
         pairs = _confirmed(firsts, candidates, unique, originals, progress)
+    else:
+        progress.advance(len(thumbs))
     graph = coo_array((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(len(unique),) * 2)
     _, component = connected_components(graph, directed=False)
     return groups_of(component[merged])
@@ -410,7 +412,7 @@ def _confirmed(
         assert originals is not None
         sizes = [originals.sizes[i] for i in firsts.tolist()]
         rows = np.flatnonzero(detailed)
-        rows = rows[detail.coarsely_alike(candidates[rows], unique, sizes)]
+        rows = rows[detail.coarsely_alike(candidates[rows], unique, sizes, progress)]
         if len(rows):
             close[rows] = detail.confirmed(firsts[candidates[rows]], originals, progress)
     if (~detailed).any():

@@ -3,12 +3,12 @@ near-duplicate search and every registration of its detail stage is one linear m
 
 from __future__ import annotations
 
-from functools import cache
+from functools import lru_cache
 
 import numpy as np
 
 
-@cache
+@lru_cache(maxsize=1024)
 def resampler(n_in: int, n_out: int) -> np.ndarray:
     """(n_out, n_in) weights that resample a line of ``n_in`` pixels to ``n_out``: a triangle
     kernel as wide as the output pixel when shrinking (antialiased, like Pillow's bilinear) and
@@ -35,7 +35,7 @@ def separable(stack: np.ndarray, down: np.ndarray, across: np.ndarray) -> np.nda
     return half.reshape(m, across.shape[0], down.shape[0]).transpose(0, 2, 1)
 
 
-@cache
+@lru_cache(maxsize=1024)
 def shifter(n: int, offset: float) -> np.ndarray:
     """(n, n) weights that move a line of ``n`` pixels by ``offset`` (under one pixel either
     way) with linear interpolation, repeating the end pixel where the line runs out."""

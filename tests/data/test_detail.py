@@ -202,11 +202,53 @@ def test_large_copies_are_grouped_and_look_alikes_are_not(tmp_path: Path) -> Non
     assert sorted(groups) == [[0, n], [1, n + 1], [2, n + 2]]
     heard = Recorder()
     near_duplicate_groups(thumbs, reduced, Originals(sizes, images.__getitem__), heard)
-    assert heard.stages[0] == ("looking for near duplicates", len(files), len(files))
-    assert heard.stages[1][0] == "comparing look-alike images in detail"
-    assert heard.stages[1][1] == heard.stages[1][2] >= 3  # every pair counted, at least the copies
+    described = [description for description, _, _ in heard.stages]
+    assert described == [
+        "looking for near duplicates",
+        "comparing look-alike thumbnails",
+        "comparing look-alike images in detail",
+    ]
+    assert heard.stages[0][1:] == (len(files), len(files))
+    for _, total, done in heard.stages[1:]:
+        assert total == done >= 3  # every pair counted, at least the copies
     vanished = Originals(sizes, lambda i: None if i == n else images[i])
     assert sorted(near_duplicate_groups(thumbs, reduced, vanished)) == [[1, n + 1], [2, n + 2]]
+
+
+@pytest.mark.parametrize("shape", [(1000, 30), (30, 1000), (600, 60), (60, 600)])
+def test_copies_of_elongated_images_are_grouped(shape: tuple[int, int], tmp_path: Path) -> None:
+    # A thumbnail 1 px wide (over 20:1) cannot be registered on thumbnails: the pair goes on to
+    # the images themselves. A tall crop is scaled by the long side, which the detail image
+    # keeps to the pixel (its short side is rounded to a few).
+    from advisor.data.images import _as_read, _inspect_bytes, content_digest, thumb_shape
+
+    rng = np.random.default_rng(sum(shape))
+    small = rng.integers(0, 256, (max(2, shape[0] // 10), max(2, shape[1] // 10)), np.uint8)
+    original = Image.fromarray(small).resize(shape[::-1], Image.Resampling.BICUBIC)
+    others = [
+        Image.fromarray(rng.integers(0, 256, small.shape, np.uint8)).resize(
+            shape[::-1], Image.Resampling.BICUBIC
+        )
+        for _ in range(3)
+    ]
+    h, w = shape
+    crop = original.crop((0, round(h * 0.02), w, h - round(h * 0.02)))
+    files = [encode(img, "PNG") for img in [original, *others]]
+    files += [encode(ImageEnhance.Brightness(original).enhance(1.1), "PNG"), encode(crop, "PNG")]
+    thumbs, sizes = [], []
+    for data in files:
+        facts = _as_read(_inspect_bytes(data, content_digest(data))).facts
+        assert facts.thumb is not None
+        thumbs.append(
+            np.frombuffer(facts.thumb, dtype=np.uint8).reshape(
+                thumb_shape(facts.width, facts.height)
+            )
+        )
+        sizes.append((facts.height, facts.width))
+    images = [decoded(data, tmp_path)[0] for data in files]
+    reduced = [max(size) >= 2 * THUMB_SIDE for size in sizes]
+    groups = near_duplicate_groups(thumbs, reduced, Originals(sizes, images.__getitem__))
+    assert groups == [[0, 4, 5]]
 
 
 class Recorder:
