@@ -224,3 +224,13 @@ def sha256(path: Path) -> str:
 def batch_of(preprocessing: Preprocessing, images: list[Image.Image]) -> torch.Tensor:
     transform = preprocessing.transform()
     return torch.stack([transform(img) for img in images])
+
+
+def thumb_of(data: bytes) -> np.ndarray:
+    """The near-duplicate thumbnail the scan makes of an encoded image."""
+    from advisor.data.images import _as_read, _inspect_bytes, thumb_shape
+
+    facts = _as_read(_inspect_bytes(data, hashlib.blake2b(data, digest_size=16).digest())).facts
+    assert facts.thumb is not None
+    shape = thumb_shape(facts.width, facts.height)
+    return np.frombuffer(facts.thumb, dtype=np.uint8).reshape(shape)

@@ -131,7 +131,7 @@ def analyze(
     data problems, domain gap and transferability."""
     from rich.console import Console
 
-    from advisor.cli.output import destination, emit, progress_on_stderr
+    from advisor.cli.output import destination, emit, emit_page, progress_on_stderr
     from advisor.probing.settings import ProbeSettings
     from advisor.render.analysis import render_analysis
     from advisor.render.decision import render_recommendation
@@ -175,11 +175,7 @@ def analyze(
         note += f", probed {probed:,} images with {analysis.probes.backbone}"
     err.print(f"{note} in {time.perf_counter() - started:.1f} s", style="dim")
     show = emit(analysis, as_json, output)  # the JSON first: it is the record
-    if html is not None:
-        from advisor.services.report import write_page
-
-        write_page(analysis, html)
-        err.print(f"wrote {html}", style="dim")
+    emit_page(analysis, html, err)
     if show:
         render_analysis(Console(), analysis)
         if analysis.recommendation is not None:

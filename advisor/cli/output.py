@@ -25,6 +25,8 @@ from rich.text import Text
 
 from advisor.cli.options import STDOUT
 from advisor.output import write_atomically
+from advisor.schema.analysis import Analysis
+from advisor.schema.pilot import PilotResult
 
 
 def destination(output: Path | None, as_json: bool) -> tuple[Path | None, bool]:
@@ -42,6 +44,16 @@ def emit(document: BaseModel, as_json: bool, output: Path | None) -> bool:
         sys.stdout.flush()
         return False
     return True
+
+
+def emit_page(document: Analysis | PilotResult, html: Path | None, err: Console) -> None:
+    """``--html``: the document's page, after its JSON (the record) is written."""
+    if html is None:
+        return
+    from advisor.services.report import write_page
+
+    write_page(document, html)
+    err.print(f"wrote {html}", style="dim")
 
 
 class _Rate(ProgressColumn):

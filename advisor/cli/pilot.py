@@ -79,7 +79,7 @@ def pilot(
     it measured with the literature's advice."""
     from rich.console import Console
 
-    from advisor.cli.output import destination, emit, progress_on_stderr
+    from advisor.cli.output import destination, emit, emit_page, progress_on_stderr
     from advisor.pilot.budget import parse_budget
     from advisor.pilot.interrupt import PilotInterrupted
     from advisor.pilot.settings import PilotSettings
@@ -113,10 +113,6 @@ def pilot(
         except PilotInterrupted as stop:  # typer would swallow where to resume
             fail(f"interrupted: {stop}; continue with the same command and --resume", 130)
     show = emit(run.result, as_json, output)  # the JSON first: it is the record
-    if html is not None:
-        from advisor.services.report import write_page
-
-        write_page(run.result, html)
-        err.print(f"wrote {html}", style="dim")
+    emit_page(run.result, html, err)
     if show:
         render_pilot(Console(), run.result)

@@ -112,6 +112,16 @@ class Verdict(NamedTuple):
 UNRELATED = Verdict(0.0, 0.0, 1.0)
 
 
+class _Registration(NamedTuple):
+    """One hypothesis of a pair: the two arrays registered, their correlation map, and the
+    offset of the map's index (0, 0)."""
+
+    x: np.ndarray
+    y: np.ndarray
+    scores: np.ndarray
+    origin: tuple[int, int]
+
+
 def _resampled(image: np.ndarray, rows: int, columns: int) -> np.ndarray:
     if image.shape == (rows, columns):
         return image
@@ -207,7 +217,7 @@ def _near_maps(x: np.ndarray, y: np.ndarray) -> np.ndarray:
                 and abs(cx + dx) <= REACH
                 and (scores[members, cy + dy + REACH, cx + dx + REACH] == -1).any()
             ]
-            found = _offset_scores(x[members], y[members], offsets)
+            found = overlap_scores(x[members], y[members], offsets)
             for column, (dy, dx) in enumerate(offsets):
                 scores[members, dy + REACH, dx + REACH] = found[:, column]
         best = (
@@ -222,9 +232,10 @@ def _near_maps(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return scores
 
 
-def _offset_scores(x: np.ndarray, y: np.ndarray, offsets: list[tuple[int, int]]) -> np.ndarray:
-    """Pearson correlation of each pair of two same-shape stacks on their overlap at each
-    offset, (m, len(offsets)); -1 where the overlap is under ``MIN_OVERLAP``."""
+def overlap_scores(x: np.ndarray, y: np.ndarray, offsets: list[tuple[int, int]]) -> np.ndarray:
+    """Pearson correlation of each pair of two stacks (m, h, w) on their overlap, ``y`` placed
+    at each offset over ``x``, (m, len(offsets)); -1 where the overlap is under ``MIN_OVERLAP``
+    of ``x``."""
     scores = np.full((len(x), len(offsets)), -1.0)
     for column, (dy, dx) in enumerate(offsets):
         p, q = _overlap(x, y, dy, dx)
@@ -262,14 +273,14 @@ def _vertex(below: float, peak: float, above: float) -> float:
     return float(np.clip(0.5 * (below - above) / bend, -0.5, 0.5))
 
 
-def _aligned(
-    x: np.ndarray, y: np.ndarray, scores: np.ndarray, origin: tuple[int, int]
-) -> tuple[float, np.ndarray, np.ndarray]:
-    """The best offset's score and the overlaps of ``x`` and ``y`` there, moved apart by the
+def _aligned(found: _Registration) -> tuple[np.ndarray, np.ndarray]:
+    """The overlaps of a registration's two images at its best offset, moved apart by the
     fraction of a pixel the scores around the best offset point to: each by half of it, so
     that the interpolation softens both alike (moving one image alone blurs it against the
     other: a sharp dark spot moved by a quarter pixel then leaves a residual of a tenth of the
     image's variance)."""
+    x, y = found.x.astype(np.float64), found.y.astype(np.float64)
+    scores, origin = found.scores, found.origin
     i, j = np.unravel_index(int(np.argmax(scores)), scores.shape)
     rows, columns = scores.shape
     fy = _vertex(scores[i - 1, j], scores[i, j], scores[i + 1, j]) if 0 < i < rows - 1 else 0.0
@@ -277,15 +288,13 @@ def _aligned(
     if fy or fx:
         x = _moved(x, -fy / 2, -fx / 2)
         y = _moved(y, fy / 2, fx / 2)
-    p, q = _overlap(x, y, int(i) + origin[0], int(j) + origin[1])
-    return float(scores[i, j]), p, q
+    return _overlap(x, y, int(i) + origin[0], int(j) + origin[1])
 
 
 def _moved(image: np.ndarray, down: float, right: float) -> np.ndarray:
-    rows, columns = image.shape
-    return separable(image[None], shifter(rows, round(down, 2)), shifter(columns, round(right, 2)))[
-        0
-    ]
+    along_rows = shifter(image.shape[0], round(down, 2))
+    along_columns = shifter(image.shape[1], round(right, 2))
+    return separable(image[None], along_rows, along_columns)[0]
 
 
 def _halved(image: np.ndarray) -> np.ndarray:
@@ -333,13 +342,6 @@ def _cell_excess(p: np.ndarray, q: np.ndarray) -> float:
 
 BATCH = 256
 """Same-shape pairs registered together (float32 stacks of 128 px images: 16 MB each)."""
-
-
-class _Registration(NamedTuple):
-    x: np.ndarray
-    y: np.ndarray
-    scores: np.ndarray
-    origin: tuple[int, int]
 
 
 def _registrations(
@@ -408,12 +410,7 @@ def coarsely_alike(
         batch = pairs[start : start + BATCH]
         for k, tried in _registrations(batch, thumbs.__getitem__, sizes).items():
             for found in tried:
-                _, p, q = _aligned(
-                    found.x.astype(np.float64),
-                    found.y.astype(np.float64),
-                    found.scores,
-                    found.origin,
-                )
+                p, q = _aligned(found)
                 if min(p.shape) > 2 * THUMB_EDGE + 2:
                     p = p[THUMB_EDGE:-THUMB_EDGE, THUMB_EDGE:-THUMB_EDGE]
                     q = q[THUMB_EDGE:-THUMB_EDGE, THUMB_EDGE:-THUMB_EDGE]
@@ -443,11 +440,7 @@ def verdicts(pairs: np.ndarray, originals: Originals, progress: Progress = SILEN
             if i not in loaded:
                 loaded[i] = originals.load(i)
         for k, tried in _registrations(batch, loaded.__getitem__, originals.sizes).items():
-            found = tried[0]
-            _, p, q = _aligned(
-                found.x.astype(np.float64), found.y.astype(np.float64), found.scores, found.origin
-            )
-            result[start + k] = _judged(p, q)
+            result[start + k] = _judged(*_aligned(tried[0]))
         for i in np.unique(batch).tolist():  # an image no later batch needs is let go
             if last_batch[i] == start // BATCH:
                 del loaded[i]

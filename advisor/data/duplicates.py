@@ -74,8 +74,6 @@ SCALE_PROBES = (0.5, 0.75)
 """Shrink factors of the frame probes: a copy resized by 0.5-2x meets its original within one."""
 REACH = 1
 """Offsets searched beyond the size difference, in thumbnail pixels: one-pixel shifts."""
-MIN_OVERLAP = 0.8
-"""Smallest share of the larger thumbnail two offset thumbnails must overlap on."""
 BANDS = 8
 BAND_BITS = 16
 MAX_SIGNATURE_DISTANCE = 16
@@ -287,24 +285,16 @@ def candidate_pairs(
 
 def _overlap_correlations(big: np.ndarray, small: np.ndarray, reach: int = REACH) -> np.ndarray:
     """Best correlation over offsets of ``small`` inside ``big`` (and up to ``reach`` beyond),
-    each computed on the overlap alone; offsets overlapping less than ``MIN_OVERLAP`` of
-    ``big`` are skipped."""
+    each computed on the overlap alone (``detail.overlap_scores``); -1 where no offset overlaps
+    enough."""
     _, hb, wb = big.shape
     _, hs, ws = small.shape
-    best = np.full(len(big), -1.0)
-    for dy in range(-reach, hb - hs + reach + 1):
-        for dx in range(-reach, wb - ws + reach + 1):
-            y0, y1, x0, x1 = max(0, dy), min(hb, dy + hs), max(0, dx), min(wb, dx + ws)
-            if (y1 - y0) * (x1 - x0) < MIN_OVERLAP * hb * wb:
-                continue
-            a = big[:, y0:y1, x0:x1].reshape(len(big), -1)
-            b = small[:, y0 - dy : y1 - dy, x0 - dx : x1 - dx].reshape(len(big), -1)
-            a = a - a.mean(axis=1, keepdims=True)
-            b = b - b.mean(axis=1, keepdims=True)
-            scale = np.sqrt(np.einsum("ij,ij->i", a, a) * np.einsum("ij,ij->i", b, b))
-            dots = np.einsum("ij,ij->i", a, b)
-            best = np.maximum(best, np.where(scale > 0, dots / np.maximum(scale, 1e-9), 0))
-    return best
+    offsets = [
+        (dy, dx)
+        for dy in range(-reach, hb - hs + reach + 1)
+        for dx in range(-reach, wb - ws + reach + 1)
+    ]
+    return detail.overlap_scores(big, small, offsets).max(axis=1, initial=-1.0)
 
 
 def detail_correlations(thumbs: Sequence[np.ndarray], pairs: np.ndarray) -> np.ndarray:
@@ -360,7 +350,6 @@ def near_duplicate_groups(
     unique = [thumbs[i] for i in firsts]
     flags = [False] * len(thumbs) if reduced is None else list(reduced)
     textured = np.flatnonzero(_spreads(unique) >= MIN_CONTRAST).tolist()
-    pairs = np.zeros((0, 2), dtype=np.int64)
     if len(textured) >= 2:
         kept = [unique[i] for i in textured]
         kept_flags = [flags[firsts[i]] for i in textured]
@@ -368,10 +357,10 @@ def near_duplicate_groups(
         relaxed = np.asarray(kept_flags, dtype=bool)[owners]
         found = candidate_pairs(rows, owners, probes, relaxed)
         candidates = np.asarray(textured, dtype=np.int64)[found]
-        progress.advance(len(thumbs))
-        pairs = _confirmed(firsts, candidates, unique, originals, progress)
     else:
-        progress.advance(len(thumbs))
+        candidates = np.zeros((0, 2), dtype=np.int64)
+    progress.advance(len(thumbs))
+    pairs = _confirmed(firsts, candidates, unique, originals, progress)
     graph = coo_array((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(len(unique),) * 2)
     _, component = connected_components(graph, directed=False)
     return groups_of(component[merged])
@@ -381,10 +370,7 @@ def _spreads(thumbs: Sequence[np.ndarray]) -> np.ndarray:
     """The pixel standard deviation of each thumbnail, a stack of each shape at a time (one
     call per thumbnail took 1.5 s on 100,000)."""
     result = np.zeros(len(thumbs))
-    by_shape: dict[tuple[int, ...], list[int]] = defaultdict(list)
-    for i, thumb in enumerate(thumbs):
-        by_shape[thumb.shape].append(i)
-    for members in by_shape.values():
+    for members in _by_shape(thumbs, [False] * len(thumbs)).values():
         for start in range(0, len(members), VIEW_CHUNK):
             chunk = members[start : start + VIEW_CHUNK]
             stack = np.stack([thumbs[i] for i in chunk]).reshape(len(chunk), -1)
@@ -403,14 +389,12 @@ def _confirmed(
     occurrences among the thumbnails are ``firsts``) that are near duplicates."""
     close = np.zeros(len(candidates), dtype=bool)
     detailed = np.zeros(len(candidates), dtype=bool)
-    if originals is not None and len(candidates):
-        larger = np.array(
-            [max(originals.sizes[i]) > THUMB_SIDE for i in firsts.tolist()], dtype=bool
-        )
+    sizes = [] if originals is None else [originals.sizes[i] for i in firsts.tolist()]
+    if sizes and len(candidates):
+        larger = np.array([max(size) > THUMB_SIDE for size in sizes], dtype=bool)
         detailed = larger[candidates].all(axis=1)
     if detailed.any():
         assert originals is not None
-        sizes = [originals.sizes[i] for i in firsts.tolist()]
         rows = np.flatnonzero(detailed)
         rows = rows[detail.coarsely_alike(candidates[rows], unique, sizes, progress)]
         if len(rows):

@@ -138,10 +138,9 @@ def open_gray(path: str, side: int) -> np.ndarray:
             img.draft("L", (side, side))
         img.load()
         gray = _to_gray(img)
-        scale = min(1.0, side / max(gray.size))
-        if scale < 1:
-            size = (max(1, round(gray.width * scale)), max(1, round(gray.height * scale)))
-            gray = gray.resize(size, Image.Resampling.BILINEAR)
+        shape = fitted_shape(gray.width, gray.height, side)
+        if gray.size != shape[::-1]:
+            gray = gray.resize(shape[::-1], Image.Resampling.BILINEAR)
         return np.array(gray, dtype=np.uint8)
 
 
@@ -286,9 +285,14 @@ def _inspect_bytes(data: bytes, digest: bytes, decode: bool = True) -> ImageFact
 
 
 def thumb_shape(width: int, height: int) -> tuple[int, int]:
-    """(rows, columns) of the thumbnail of a width x height image: its own size when it fits in
-    ``THUMB_SIDE``, else scaled down to fit, keeping its aspect."""
-    scale = min(1.0, THUMB_SIDE / max(width, height, 1))
+    """(rows, columns) of the thumbnail of a width x height image (see ``fitted_shape``)."""
+    return fitted_shape(width, height, THUMB_SIDE)
+
+
+def fitted_shape(width: int, height: int, side: int) -> tuple[int, int]:
+    """(rows, columns) of a width x height image fitted within ``side`` pixels: its own size when
+    it fits, else scaled down to fit, keeping its aspect."""
+    scale = min(1.0, side / max(width, height, 1))
     return max(1, round(height * scale)), max(1, round(width * scale))
 
 

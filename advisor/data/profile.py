@@ -188,11 +188,9 @@ def _duplicate_problems(
         )
         for i in usable
     ]
-    reduced = [max(facts[i].width, facts[i].height) >= 2 * THUMB_SIDE for i in usable]
-    originals = Originals(
-        sizes=[(facts[i].height, facts[i].width) for i in usable],
-        load=lambda k: _detail_image(entries[usable[k]].path),
-    )
+    sizes = [(facts[i].height, facts[i].width) for i in usable]
+    reduced = [max(size) >= 2 * THUMB_SIDE for size in sizes]
+    originals = Originals(sizes, lambda k: _detail_image(entries[usable[k]].path))
     for group in near_duplicate_groups(thumbs, reduced, originals, progress):
         if len({facts[usable[g]].digest for g in group}) < 2:
             continue  # byte-identical: already reported as a duplicate

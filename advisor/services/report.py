@@ -123,25 +123,27 @@ def report_html(documents: Sequence[Document]) -> str:
 def write_page(body: Analysis | PilotResult, output: Path) -> None:
     """``--html`` of analyze and pilot: the page of the document just made, named after its
     data, written atomically (the command checked the path before its long work)."""
-    sources = body.profile.sources if isinstance(body, Analysis) else body.sources
     kind = "analysis" if isinstance(body, Analysis) else "pilot"
-    write_atomically(output, report_html([Document(f"{kind} of {', '.join(sources)}", body)]))
+    name = f"{kind} of {', '.join(_sources(body))}"
+    write_atomically(output, report_html([Document(name, body)]))
 
 
 def protected_folders(documents: Iterable[Document]) -> list[Path]:
     """The data folders the documents came from, wherever a relative one may be (see
     ``_candidates``): a page is never written inside one."""
-    folders: list[Path] = []
-    for doc in documents:
-        body = doc.body
-        if isinstance(body, Analysis):
-            sources = body.profile.sources
-        elif isinstance(body, PilotResult):
-            sources = body.sources
-        else:
-            continue
-        folders += [p for source in sources for p in _candidates(source, doc.folder)]
-    return folders
+    return [
+        folder
+        for doc in documents
+        for source in _sources(doc.body)
+        for folder in _candidates(source, doc.folder)
+    ]
+
+
+def _sources(body: Analysis | PilotResult | Recommendation) -> list[str]:
+    """The data folders a document was made from (a decision names none)."""
+    if isinstance(body, Analysis):
+        return body.profile.sources
+    return body.sources if isinstance(body, PilotResult) else []
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import encode, problems, profile_of
+from helpers import encode, problems, profile_of, thumb_of
 from PIL import Image, ImageDraw, ImageEnhance
 
 from advisor.data import detail
@@ -40,6 +40,15 @@ def decoded(data: bytes, folder: Path) -> tuple[np.ndarray, tuple[int, int]]:
     with Image.open(path) as img:
         size = (img.height, img.width)
     return open_gray(str(path), DETAIL_SIDE), size
+
+
+def scanned(
+    files: list[bytes], folder: Path
+) -> tuple[list[np.ndarray], list[tuple[int, int]], list[np.ndarray]]:
+    """What the profile hands the search for these encoded images: their thumbnails, sizes and
+    detail images."""
+    read = [decoded(data, folder) for data in files]
+    return [thumb_of(data) for data in files], [s for _, s in read], [i for i, _ in read]
 
 
 def shifted(img: Image.Image, dx: int, dy: int) -> Image.Image:
@@ -130,17 +139,14 @@ def test_the_coarse_test_on_thumbnails_keeps_copies_and_sets_look_alikes_aside()
     from advisor.data.digits import digit_scan
     from advisor.data.duplicates import candidate_pairs, views
 
-    def thumb(img: Image.Image) -> np.ndarray:
-        img = img.convert("L")
-        scale = THUMB_SIDE / max(img.size)
-        size = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
-        return np.asarray(img.resize(size, Image.Resampling.BILINEAR))
-
     tiles = camera_tiles()
-    copies = [Image.open(io.BytesIO(make(t))) for t in tiles for make in COPIES.values()]
-    originals = [t for t in tiles for _ in COPIES]
-    thumbs = [thumb(img) for img in originals + copies]
-    sizes = [(img.height, img.width) for img in originals + copies]
+    copies = [make(t) for t in tiles for make in COPIES.values()]
+    originals = [encode(t, "PNG") for t in tiles for _ in COPIES]
+    thumbs = [thumb_of(data) for data in originals + copies]
+    sizes = []
+    for data in originals + copies:
+        with Image.open(io.BytesIO(data)) as img:
+            sizes.append((img.height, img.width))
     n = len(copies)
     pairs = np.array([[k, n + k] for k in range(n)])
     assert detail.coarsely_alike(pairs, thumbs, sizes).all()
@@ -148,7 +154,7 @@ def test_the_coarse_test_on_thumbnails_keeps_copies_and_sets_look_alikes_aside()
     digits = load_digits()
     ones = np.flatnonzero(digits.target == 1)
     big = [digit_scan(digits.images[i]).resize((256, 256), Image.Resampling.BICUBIC) for i in ones]
-    thumbs = [thumb(img) for img in big]
+    thumbs = [thumb_of(encode(img, "PNG")) for img in big]
     rows, owners, probes = views(thumbs, [True] * len(thumbs))
     pairs = candidate_pairs(rows, owners, probes, np.ones(len(owners), dtype=bool))
     sources = digits.images[ones]
@@ -183,20 +189,11 @@ def test_correlation_map_matches_a_direct_computation() -> None:
 
 
 def test_large_copies_are_grouped_and_look_alikes_are_not(tmp_path: Path) -> None:
-    from advisor.data.images import _as_read, _inspect_bytes, content_digest, thumb_shape
-
     tiles = camera_tiles()[:8]
     files = [encode(tile, "PNG") for tile in tiles]
     files += [COPIES["crop 4%"](tiles[0]), COPIES["shift"](tiles[1]), COPIES["jpeg 60"](tiles[2])]
-    thumbs, sizes = [], []
-    for data in files:
-        facts = _as_read(_inspect_bytes(data, content_digest(data))).facts
-        assert facts.thumb is not None
-        shape = thumb_shape(facts.width, facts.height)
-        thumbs.append(np.frombuffer(facts.thumb, dtype=np.uint8).reshape(shape))
-        sizes.append((facts.height, facts.width))
+    thumbs, sizes, images = scanned(files, tmp_path)
     reduced = [max(size) >= 2 * THUMB_SIDE for size in sizes]
-    images = [decoded(data, tmp_path)[0] for data in files]
     groups = near_duplicate_groups(thumbs, reduced, Originals(sizes, images.__getitem__))
     n = len(tiles)
     assert sorted(groups) == [[0, n], [1, n + 1], [2, n + 2]]
@@ -218,10 +215,8 @@ def test_large_copies_are_grouped_and_look_alikes_are_not(tmp_path: Path) -> Non
 @pytest.mark.parametrize("shape", [(1000, 30), (30, 1000), (600, 60), (60, 600)])
 def test_copies_of_elongated_images_are_grouped(shape: tuple[int, int], tmp_path: Path) -> None:
     # A thumbnail 1 px wide (over 20:1) cannot be registered on thumbnails: the pair goes on to
-    # the images themselves. A tall crop is scaled by the long side, which the detail image
-    # keeps to the pixel (its short side is rounded to a few).
-    from advisor.data.images import _as_read, _inspect_bytes, content_digest, thumb_shape
-
+    # the images themselves. A tall crop is scaled axis by axis: the detail image's short side
+    # is rounded to a few pixels, so one scale for both axes would zoom it.
     rng = np.random.default_rng(sum(shape))
     small = rng.integers(0, 256, (max(2, shape[0] // 10), max(2, shape[1] // 10)), np.uint8)
     original = Image.fromarray(small).resize(shape[::-1], Image.Resampling.BICUBIC)
@@ -235,17 +230,7 @@ def test_copies_of_elongated_images_are_grouped(shape: tuple[int, int], tmp_path
     crop = original.crop((0, round(h * 0.02), w, h - round(h * 0.02)))
     files = [encode(img, "PNG") for img in [original, *others]]
     files += [encode(ImageEnhance.Brightness(original).enhance(1.1), "PNG"), encode(crop, "PNG")]
-    thumbs, sizes = [], []
-    for data in files:
-        facts = _as_read(_inspect_bytes(data, content_digest(data))).facts
-        assert facts.thumb is not None
-        thumbs.append(
-            np.frombuffer(facts.thumb, dtype=np.uint8).reshape(
-                thumb_shape(facts.width, facts.height)
-            )
-        )
-        sizes.append((facts.height, facts.width))
-    images = [decoded(data, tmp_path)[0] for data in files]
+    thumbs, sizes, images = scanned(files, tmp_path)
     reduced = [max(size) >= 2 * THUMB_SIDE for size in sizes]
     groups = near_duplicate_groups(thumbs, reduced, Originals(sizes, images.__getitem__))
     assert groups == [[0, 4, 5]]

@@ -3,11 +3,9 @@ the full-detail comparison, and the grouping."""
 
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
 import pytest
-from helpers import encode, smooth_noise
+from helpers import encode, smooth_noise, thumb_of
 from PIL import Image, ImageEnhance
 
 from advisor.data.digits import digit_scan
@@ -20,14 +18,7 @@ from advisor.data.duplicates import (
     near_duplicate_groups,
     views,
 )
-from advisor.data.images import THUMB_SIDE, _as_read, _inspect_bytes, thumb_shape
-
-
-def thumb_of(data: bytes) -> np.ndarray:
-    facts = _as_read(_inspect_bytes(data, hashlib.blake2b(data, digest_size=16).digest())).facts
-    assert facts.thumb is not None
-    shape = thumb_shape(facts.width, facts.height)
-    return np.frombuffer(facts.thumb, dtype=np.uint8).reshape(shape)
+from advisor.data.images import THUMB_SIDE
 
 
 def shifted(img: Image.Image, dx: int, dy: int) -> Image.Image:
