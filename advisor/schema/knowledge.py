@@ -15,6 +15,7 @@ from pydantic import Field, field_validator, model_validator
 from advisor.schema.base import Model
 from advisor.schema.decision import ENGINE_FEATURES
 from advisor.schema.vocabulary import (
+    DIRECT_KINDS,
     MODEL_TERMS,
     SCHEMA_VERSION,
     Domain,
@@ -69,13 +70,30 @@ class ResultRow(Model):
     continued: bool | None = Field(description="Self-supervision started from ImageNet weights.")
     arch: str | None = Field(description="Backbone family (resnet, vit, swin, ...).")
     metric: str
-    protocol: Literal["fine-tune", "linear", "knn", "other"]
+    protocol: Literal["fine-tune", "linear", "knn", "svm", "other"]
     value_a: float | None
     value_b: float | None
     gap: float
     evidence: Evidence
     source: str
     note: str | None
+
+    @model_validator(mode="after")
+    def _ssl_arm_is_coded_consistently(self) -> ResultRow:
+        if self.kind in DIRECT_KINDS and self.ssl_family is not None:
+            continued = self.kind is Kind.continued_vs_tl
+            if self.continued is not continued:
+                raise ValueError(
+                    f"{self.id}: a {self.kind.value} row has continued: {str(continued).lower()}"
+                )
+        sizes = (self.labeled_images, self.pretraining_images)
+        if self.pool_relation is PoolRelation.same and None not in sizes and sizes[0] != sizes[1]:
+            raise ValueError(
+                f"{self.id}: a 'same' pool is the {self.labeled_images} labeled images "
+                f"themselves, not {self.pretraining_images}; a larger pool of the same "
+                "collection is 'same-collection'"
+            )
+        return self
 
     @model_validator(mode="after")
     def _gap_is_the_difference(self) -> ResultRow:

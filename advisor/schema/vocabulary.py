@@ -108,8 +108,9 @@ MODEL_TERMS: tuple[str, ...] = (
     "continued",
     "frozen",
     "log_labeled",
+    "labeled_unknown",
     "log_pool",
-    "pool_same",
+    "pool_unknown",
     "pool_related",
     "pool_other",
     "domain_gap",
@@ -117,8 +118,12 @@ MODEL_TERMS: tuple[str, ...] = (
     "early_ssl",
 )
 """Names of the model's coefficients, in order. ``log_labeled`` and ``log_pool`` are decades
-away from 10^4 labeled and 10^5 pool images; the pool indicators are against the default
-relation (``same-collection``); ``frozen`` is a linear or k-NN reading instead of fine-tuning."""
+away from 10^4 labeled and 10^5 pool images; a study that does not report one of them sets its
+``_unknown`` indicator instead of sitting at the centre (a user's dataset always has both). The
+pool indicators are against a pool of the labeled images' own collection (``same`` and
+``same-collection`` differ only in the pool's size, so one more unlabeled image moves the
+estimate by one image's worth); ``frozen`` is a linear, k-NN or SVM reading instead of
+fine-tuning."""
 
 
 def default_pool_relation(unlabeled: int) -> PoolRelation:
@@ -140,7 +145,6 @@ class Kind(StrEnum):
     ssl_vs_tl = "ssl-vs-tl"
     ssl_vs_supervised_in_domain = "ssl-vs-supervised-in-domain"
     continued_vs_tl = "continued-vs-tl"
-    public_ssl_vs_public_supervised = "public-ssl-vs-public-supervised"
     in_domain_ssl_vs_offdomain_ssl = "in-domain-ssl-vs-offdomain-ssl"
     tl_vs_scratch = "tl-vs-scratch"
     ssl_vs_scratch = "ssl-vs-scratch"
@@ -150,24 +154,16 @@ EVALUATION_SPLITS = frozenset({"val", "test"})
 """Split folders whose labels evaluate a model rather than train it."""
 
 DIRECT_KINDS = frozenset({Kind.ssl_vs_tl, Kind.continued_vs_tl})
-"""Comparisons of an in-domain self-supervised arm with supervised ImageNet transfer on the same
-target: the rows the gain model is fitted on."""
+"""Comparisons of a self-supervised arm with supervised ImageNet transfer on the same target:
+the rows the gain model is fitted on. The self-supervised pool may be the target's own images,
+another collection of the same kind, or another kind altogether (ImageNet without its labels,
+for a satellite target): ``pool_relation`` says which."""
 
-SSL_FAMILY_VS_SUPERVISED = frozenset(
-    {
-        Kind.ssl_vs_tl,
-        Kind.ssl_vs_supervised_in_domain,
-        Kind.continued_vs_tl,
-        Kind.public_ssl_vs_public_supervised,
-    }
-)
-"""The kinds that compare the self-supervised family with supervised pretraining: the rows the
-gain model is fit on and evaluated against."""
-
-Evidence = Literal["V", "V-img", "V-img≈", "V-data"]
+Evidence = Literal["V", "V-copy", "V-img", "V-img≈", "V-data"]
 """Only verified numbers enter the data (the dossier's S and NR numbers never do): the paper's
-own text, an image of its table in the authors' repository (≈: read off a plot), or a results
-table in the authors' repository."""
+own text, a full-text copy of the paper (an arXiv HTML or PDF conversion kept in a public
+repository, found by a phrase of the table and named in ``source``), an image of its table in
+the authors' repository (≈: read off a plot), or a results table in the authors' repository."""
 
 SslFamily = Literal["contrastive", "non-contrastive", "clustering", "masked", "pretext", "other"]
 
