@@ -45,13 +45,35 @@ STANDARD_NORMAL = NormalDist()
 start of the command for two quantiles."""
 
 
-def _gain(mean: float, sd: float) -> Gain:
+METRIC_POINTS = 100.0
+"""The width of an accuracy (or AUC, or F1) in points: no gain can pass it either way."""
+
+
+def gain_ceiling(features: DecisionFeatures) -> float:
+    """The largest gain self-supervision can have over transfer on these data: the headroom
+    above the transfer arm, which is at least what the pretrained features reach under a linear
+    probe (fine-tuning them does not do worse in the evidence), or the whole scale when no probe
+    measured it."""
+    reached = features.linear_probe_accuracy
+    if reached is None:
+        return METRIC_POINTS
+    return max(round(METRIC_POINTS * (1 - reached), 2), 0.01)
+
+
+def _gain(mean: float, sd: float, ceiling: float) -> Gain:
+    """The predictive normal on the asinh scale carried to points; its quantiles are clipped to
+    what the metric allows, which are the quantiles of the clipped distribution."""
     half = STANDARD_NORMAL.inv_cdf(0.5 + DECISION_LEVEL / 2) * sd
+
+    def points(z: float) -> float:
+        return round(min(max(math.sinh(z), -METRIC_POINTS), ceiling), 2)
+
     return Gain(
-        mean=round(math.sinh(mean), 2),
-        low=round(math.sinh(mean - half), 2),
-        high=round(math.sinh(mean + half), 2),
+        mean=points(mean),
+        low=points(mean - half),
+        high=points(mean + half),
         level=DECISION_LEVEL,
+        ceiling=ceiling,
     )
 
 
@@ -79,9 +101,18 @@ def _reason(rule: Rule, kb: KnowledgeBase, model: GainModel) -> Reason:
     )
 
 
-def _coverage_caveats(features: DecisionFeatures, kb: KnowledgeBase, model: GainModel) -> list[str]:
+def _coverage_caveats(
+    features: DecisionFeatures, best: Paradigm, kb: KnowledgeBase, model: GainModel
+) -> list[str]:
     rows = [row for row in kb.results if row.id in set(model.fit_rows)]
     caveats = []
+    continued = {row.domain for row in rows if row.continued}
+    if best == "tl+ssl" and features.domain is not None and features.domain not in continued:
+        caveats.append(
+            f"No comparison in the evidence continued self-supervision from ImageNet weights in "
+            f"the {features.domain.value} domain; what continuing adds is carried over from "
+            f"{', '.join(sorted(d.value for d in continued))}."
+        )
     sizes = [row.labeled_images for row in rows if row.labeled_images]
     if sizes and not min(sizes) <= features.labeled_images <= max(sizes):
         caveats.append(
@@ -184,12 +215,12 @@ def recommend(
     kb = kb or load_knowledge()
     model = model or load_model()
     assessment = Assessment(features.model_dump(), kb, model)
-    coverage = _coverage_caveats(features, kb, model)
+    coverage = _coverage_caveats(features, assessment.best, kb, model)
     arms = {}
     for arm in SSL_ARMS:
         mean, sd = assessment.estimates[arm]
         arms[arm] = ArmEstimate(
-            gain=_gain(mean, sd),
+            gain=_gain(mean, sd, gain_ceiling(features)),
             probability=round(model.probability(mean, sd), 3),
         )
     verdict = assessment.verdict
@@ -253,7 +284,7 @@ def combine_with_pilot(
     prior_mean, prior_sd = assessment.estimates[best.arm]
     mean, sd, p_arm, weight = blend(prior_mean, prior_sd)
     verdict, toss_up = decision(p_arm, best.arm)
-    gain = _gain(mean, sd)
+    gain = _gain(mean, sd, gain_ceiling(rec.features))
     arms = dict(rec.arms)
     arms[best.arm] = ArmEstimate(gain=gain, probability=round(p_arm, 3))
 

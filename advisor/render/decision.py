@@ -8,7 +8,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from advisor.schema.decision import Cite, Recommendation
+from advisor.schema.decision import Cite, Gain, Recommendation
 
 MAX_REASONS = 5
 
@@ -34,6 +34,15 @@ CHECK_WORDS = {
 def family_probability(rec: Recommendation) -> float:
     """P(the self-supervised family beats transfer), whichever side the verdict names."""
     return 1 - rec.probability if rec.verdict == "tl" else rec.probability
+
+
+def gain_interval_words(gain: Gain) -> str:
+    """What the interval is an interval of, in words a reader can act on."""
+    return (
+        f"{gain.level:.0%} of datasets like this one would fall between {gain.low:+.1f} and "
+        f"{gain.high:+.1f} points (self-supervised minus transfer, in points of accuracy or the "
+        f"task's metric; the most the metric allows here is {gain.ceiling:+.1f})"
+    )
 
 
 def cites_text(cites: list[Cite]) -> str:
@@ -72,7 +81,8 @@ def recommendation_panel(rec: Recommendation) -> Panel:
     head = Text.assemble(
         verdict,
         ("Expected gain of the self-supervised family over transfer: ", "bold"),
-        f"{gain.mean:+.1f} points ({gain.level:.0%} interval {gain.low:+.1f} to {gain.high:+.1f})",
+        f"{gain.mean:+.1f} points\n",
+        (gain_interval_words(gain), "dim"),
     )
     if rec.pilot is not None:
         head.append_text(

@@ -30,7 +30,13 @@ from advisor.render.analysis import (
     measurement_text,
     probe_rows,
 )
-from advisor.render.decision import CHECK_WORDS, VERDICT_WORDS, cites_text, family_probability
+from advisor.render.decision import (
+    CHECK_WORDS,
+    VERDICT_WORDS,
+    cites_text,
+    family_probability,
+    gain_interval_words,
+)
 from advisor.render.pilot import by_seed, projection_lines
 from advisor.schema.analysis import Analysis
 from advisor.schema.decision import Recommendation
@@ -168,6 +174,7 @@ def _recommendation(prefix: str, rec: Recommendation) -> dict:
         "rec": rec,
         "words": VERDICT_WORDS[rec.verdict],
         "family_probability": family_probability(rec),
+        "gain_words": gain_interval_words(gain),
         "gain_chart": Markup(
             charts.interval_chart(
                 f"{prefix}-gain-chart",

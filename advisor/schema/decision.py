@@ -91,12 +91,22 @@ ENGINE_FEATURES = frozenset(DecisionFeatures.model_fields) | ROW_ONLY_FEATURES
 
 
 class Gain(Model):
-    """Gain over plain transfer in points of the task's metric, with an interval."""
+    """Gain over plain transfer in points of the task's metric (accuracy, or whatever the
+    published comparisons measured), with a predictive interval: where the gain of a new dataset
+    like this one falls with the stated probability, given how much the studies disagree. Every
+    value lies within what a metric of 0 to 100 points allows."""
 
     mean: float = Field(description="Central estimate (the median of the predictive spread).")
     low: float
     high: float
     level: float = Field(gt=0, lt=1, description="Coverage of [low, high].")
+    ceiling: float = Field(
+        default=100.0,
+        gt=0,
+        le=100,
+        description="The largest gain the metric allows here: 100 points, less the accuracy the "
+        "pretrained features already reach under a linear probe when the probes measured it.",
+    )
 
 
 class ArmEstimate(Model):

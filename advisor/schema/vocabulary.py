@@ -116,6 +116,8 @@ MODEL_TERMS: tuple[str, ...] = (
     "domain_gap",
     "fine_grained",
     "early_ssl",
+    "frozen_x_gap",
+    "labeled_x_gap",
 )
 """Names of the model's coefficients, in order. ``log_labeled`` and ``log_pool`` are decades
 away from 10^4 labeled and 10^5 pool images; a study that does not report one of them sets its
@@ -123,7 +125,10 @@ away from 10^4 labeled and 10^5 pool images; a study that does not report one of
 pool indicators are against a pool of the labeled images' own collection (``same`` and
 ``same-collection`` differ only in the pool's size, so one more unlabeled image moves the
 estimate by one image's worth); ``frozen`` is a linear, k-NN or SVM reading instead of
-fine-tuning."""
+fine-tuning. The two products with the domain gap let the protocol and the number of labels
+act differently near ImageNet's photographs and far from them: a frozen reading or a small
+labeled set widens whichever lead the domain gives (transfer's on photographs, self-supervision's
+far from them), and many labels narrow it."""
 
 
 def default_pool_relation(unlabeled: int) -> PoolRelation:

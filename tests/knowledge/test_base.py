@@ -67,7 +67,7 @@ def test_missing_values_stay_missing() -> None:
         ("recipe.yaml", "({image_size} px)", "({image_side} px)", "image_side"),
         # a rule that speaks for a moderator the model does not have
         ("rules.yaml", "{term: continued, sign: 1}", "{term: continuation, sign: 1}", "model term"),
-        ("sealed_studies.txt", "\nayush2021\n", "\nnobody2099\n", "unknown studies"),
+        ("sealed_studies.txt", "\nzhou2022\n", "\nnobody2099\n", "unknown studies"),
     ],
 )
 def test_dangling_references_are_refused(part: str, old: str, new: str, message: str) -> None:
@@ -104,6 +104,44 @@ def test_moderators_outside_their_vocabulary_are_refused(
 def test_every_direct_comparison_codes_its_arm_and_protocol() -> None:
     for row in direct_rows(KB):
         assert row.ssl_method and row.ssl_family, row.id
-        assert row.protocol in ("fine-tune", "linear", "knn", "other"), row.id
-        assert (row.continued is True) == (row.kind == "continued-vs-tl") or row.continued is None
-        assert row.source and row.evidence in ("V", "V-img", "V-img≈", "V-data"), row.id
+        assert row.protocol in ("fine-tune", "linear", "knn", "svm", "other"), row.id
+        assert row.continued is (row.kind == "continued-vs-tl"), row.id
+        assert row.source and row.evidence in ("V", "V-copy", "V-img", "V-img≈", "V-data"), row.id
+
+
+def _edited(row_id: str, **cells: str) -> str:
+    header, *rows = _texts()["results.csv"].splitlines()
+    values = next(csv.reader([next(r for r in rows if r.startswith(f"{row_id},"))]))
+    names = header.split(",")
+    for column, value in cells.items():
+        values[names.index(column)] = value
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow(values)
+    return header + "\n" + out.getvalue()
+
+
+def test_an_arm_whose_start_contradicts_its_kind_is_refused() -> None:
+    assert parse_results(_edited("ma2022-chestxray14-cxr14"))  # as shipped: loads
+    with pytest.raises(ValidationError, match="continued: false"):
+        parse_results(_edited("ma2022-chestxray14-cxr14", continued="true"))
+    with pytest.raises(ValidationError, match="continued: true"):
+        parse_results(_edited("ma2022-chestxray14-in-cxr14", continued="false"))
+
+
+def test_a_pool_of_only_the_labeled_images_has_their_size() -> None:
+    same = dict(pool_relation="same", labeled_images="5000")
+    assert parse_results(_edited("ma2022-chestxray14-cxr14", pretraining_images="5000", **same))
+    with pytest.raises(ValidationError, match="same-collection"):
+        parse_results(_edited("ma2022-chestxray14-cxr14", pretraining_images="9000", **same))
+
+
+def test_svm_readings_and_full_text_copies_are_known_words() -> None:
+    rows = parse_results(_edited("ma2022-chestxray14-cxr14", protocol="svm", evidence="V-copy"))
+    assert (rows[0].protocol, rows[0].evidence) == ("svm", "V-copy")
+
+
+def test_no_row_compares_with_self_supervision_on_imagenet_as_its_own_kind() -> None:
+    """Self-supervision on ImageNet without labels is the same question with another pool: such
+    rows are ssl-vs-tl, with the pool's relation and size, and enter the fit."""
+    imagenet = [r for r in KB.results if r.kind == "ssl-vs-tl" and r.pretraining_images == 1281167]
+    assert imagenet and all(r.pool_relation in ("related", "other") for r in imagenet)

@@ -42,6 +42,6 @@ def decision() -> Document:
 
 @pytest.fixture
 def toss_up() -> Document:
-    rec = decide(EXAMPLES / "product-catalog.yaml")
+    rec = decide(EXAMPLES / "bird-species.yaml")
     assert rec.toss_up
-    return Document("product-catalog", rec)
+    return Document("bird-species", rec)
