@@ -11,11 +11,11 @@ and takes milliseconds. The random effect lets one study's rows share a quirk wi
 becoming a rule, and it enters every prediction for a new dataset, which is a new study.
 
 The priors are centred on zero for every moderator that the direct comparisons vary: there the
-direct evidence speaks for itself. A moderator that no direct comparison varies (fine-grained
-labels, methods of the pretext era, a pool of another modality: the evidence for those comes
-from other kinds of comparison, such as in-domain supervised against in-domain self-supervised
-training) takes its prior from the rule that speaks for it, half a prior standard deviation in
-the rule's direction; otherwise the advice would ignore what those studies found. The rules are
+direct evidence speaks for itself. A moderator that no direct comparison varies (before the
+evidence of issue 27: fine-grained labels, methods of the pretext era, a pool of another
+modality, whose evidence came from other kinds of comparison) takes its prior from the rule that
+speaks for it, half a prior standard deviation in the rule's direction; otherwise the advice
+would ignore what those studies found. Since that round every moderator is varied. The rules are
 checked against the fitted coefficients, and one that the evidence contradicts is reported
 (``rule_checks``), never silently kept.
 """
