@@ -70,38 +70,41 @@ DOMAIN_GROUPS = {
 Predictor = Callable[[KnowledgeBase, list[ResultRow], list[ResultRow]], list[float]]
 """(knowledge, training rows, rows to predict) -> P(self-supervised arm wins) per row."""
 
-Extra = Callable[[KnowledgeBase, ResultRow], list[float]]
-"""Columns a variant adds to the shipped moderators."""
+Extra = Callable[[ResultRow, dict[str, float]], list[float]]
+"""Columns a variant adds to the shipped moderators, from the row and its moderators by name."""
 
 
 def _outcome(row: ResultRow) -> float:
     return 1.0 if row.gap > 0 else 0.0
 
 
-def _vector(kb: KnowledgeBase, row: ResultRow) -> dict[str, float]:
-    return dict(zip(MODEL_TERMS, moderators(row_features(kb, row), row_arm(row)), strict=True))
-
-
 def interaction(a: str, b: str) -> Extra:
-    return lambda kb, row: [_vector(kb, row)[a] * _vector(kb, row)[b]]
+    return lambda row, vector: [vector[a] * vector[b]]
 
 
-def masked(kb: KnowledgeBase, row: ResultRow) -> list[float]:
+def masked(row: ResultRow, vector: dict[str, float]) -> list[float]:
     return [float(row.ssl_family == "masked")]
 
 
-def log_fraction(kb: KnowledgeBase, row: ResultRow) -> list[float]:
+def log_fraction(row: ResultRow, vector: dict[str, float]) -> list[float]:
     return [math.log10(row.label_fraction) if row.label_fraction else 0.0]
 
 
+def _moderators(kb: KnowledgeBase, rows: Sequence[ResultRow]) -> np.ndarray:
+    """Every shipped moderator of every row, computed once and shared by all the columns."""
+    return np.array([moderators(row_features(kb, r), row_arm(r)) for r in rows])
+
+
 def _design(
-    kb: KnowledgeBase, rows: Sequence[ResultRow], terms: Sequence[str], extra: Extra | None
+    full: np.ndarray, rows: Sequence[ResultRow], terms: Sequence[str], extra: Extra | None
 ) -> np.ndarray:
-    keep = [MODEL_TERMS.index(t) for t in terms]
-    x = np.array([moderators(row_features(kb, r), row_arm(r))[keep] for r in rows])
+    x = full[:, [MODEL_TERMS.index(t) for t in terms]]
     if extra is None:
         return x
-    return np.hstack([x, np.array([extra(kb, r) for r in rows], dtype=float)])
+    added = [
+        extra(r, dict(zip(MODEL_TERMS, v, strict=True))) for r, v in zip(rows, full, strict=True)
+    ]
+    return np.hstack([x, np.array(added, dtype=float)])
 
 
 def _predict(x, mean, cov, tau2, sigma2) -> list[float]:
@@ -121,20 +124,20 @@ def meta_regression(
     subset of the terms, added columns, no random effect, or each study weighted once."""
 
     def predict(kb: KnowledgeBase, train: list[ResultRow], test: list[ResultRow]) -> list[float]:
-        x = _design(kb, train, terms, extra)
+        full = _moderators(kb, train)
+        x = _design(full, train, terms, extra)
         y = np.arcsinh([r.gap for r in train])
         groups = [r.study for r in train]
         added = x.shape[1] - len(terms)
         sd = np.array([PRIOR_SD[t] for t in terms] + [EXTRA_PRIOR_SD] * added)
         m0 = np.zeros(len(sd))
-        full = _design(kb, train, MODEL_TERMS, None)
         rules = rule_prior_means(
             kb, silent_terms(full), np.array([PRIOR_SD[t] for t in MODEL_TERMS])
         )
         m0[: len(terms)] = [rules[MODEL_TERMS.index(t)] for t in terms]
         scale = study_scale(groups) if equal_studies else None
         fit = fit_arrays(x, y, groups, m0, sd, random_effect, scale)
-        return _predict(_design(kb, test, terms, extra), *fit)
+        return _predict(_design(_moderators(kb, test), test, terms, extra), *fit)
 
     return predict
 
@@ -274,8 +277,19 @@ BASELINES = (
 MAIN_EFFECTS = tuple(t for t in MODEL_TERMS if "_x_" not in t)
 
 
-def _with(*extras: Extra) -> Extra:
-    return lambda kb, row: [value for extra in extras for value in extra(kb, row)]
+MAIN_EFFECT_EXTRAS: dict[str, Extra] = {
+    "frozen x fine-grained": interaction("frozen", "fine_grained"),
+    "log labeled x log pool": interaction("log_labeled", "log_pool"),
+    "domain gap x other pool": interaction("domain_gap", "pool_other"),
+    "masked method": masked,
+    "log label fraction": log_fraction,
+    "frozen x gap": interaction("frozen", "domain_gap"),
+    "log labeled x gap": interaction("log_labeled", "domain_gap"),
+    "frozen x log labeled": interaction("frozen", "log_labeled"),
+    "related pool x gap": interaction("pool_related", "domain_gap"),
+    "log pool x gap": interaction("log_pool", "domain_gap"),
+}
+"""The columns tried one at a time on the first form, in the order they were tried."""
 
 
 def predictors(kb: KnowledgeBase) -> dict[str, Predictor]:
@@ -297,34 +311,10 @@ def predictors(kb: KnowledgeBase) -> dict[str, Predictor]:
         "variant: main effects, each study weighted once": meta_regression(
             MAIN_EFFECTS, equal_studies=True
         ),
-        "variant: main effects + frozen x fine-grained": meta_regression(
-            MAIN_EFFECTS, extra=interaction("frozen", "fine_grained")
-        ),
-        "variant: main effects + log labeled x log pool": meta_regression(
-            MAIN_EFFECTS, extra=interaction("log_labeled", "log_pool")
-        ),
-        "variant: main effects + domain gap x other pool": meta_regression(
-            MAIN_EFFECTS, extra=interaction("domain_gap", "pool_other")
-        ),
-        "variant: main effects + masked method": meta_regression(MAIN_EFFECTS, extra=masked),
-        "variant: main effects + log label fraction": meta_regression(
-            MAIN_EFFECTS, extra=log_fraction
-        ),
-        "variant: main effects + frozen x gap": meta_regression(
-            MAIN_EFFECTS, extra=interaction("frozen", "domain_gap")
-        ),
-        "variant: main effects + log labeled x gap": meta_regression(
-            MAIN_EFFECTS, extra=interaction("log_labeled", "domain_gap")
-        ),
-        "variant: main effects + frozen x log labeled": meta_regression(
-            MAIN_EFFECTS, extra=interaction("frozen", "log_labeled")
-        ),
-        "variant: main effects + related pool x gap": meta_regression(
-            MAIN_EFFECTS, extra=interaction("pool_related", "domain_gap")
-        ),
-        "variant: main effects + log pool x gap": meta_regression(
-            MAIN_EFFECTS, extra=interaction("log_pool", "domain_gap")
-        ),
+        **{
+            f"variant: main effects + {name}": meta_regression(MAIN_EFFECTS, extra=extra)
+            for name, extra in MAIN_EFFECT_EXTRAS.items()
+        },
         "variant: labels read on the whole scale (the form scored first on the sealed studies)": (
             labels_read(meta_regression(), (-math.inf, math.inf))
         ),

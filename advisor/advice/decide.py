@@ -104,7 +104,8 @@ def _reason(rule: Rule, kb: KnowledgeBase, model: GainModel) -> Reason:
 def _coverage_caveats(
     features: DecisionFeatures, best: Paradigm, kb: KnowledgeBase, model: GainModel
 ) -> list[str]:
-    rows = [row for row in kb.results if row.id in set(model.fit_rows)]
+    fitted = set(model.fit_rows)
+    rows = [row for row in kb.results if row.id in fitted]
     caveats = []
     continued = {row.domain for row in rows if row.continued}
     if best == "tl+ssl" and features.domain is not None and features.domain not in continued:
