@@ -47,6 +47,7 @@ CLI_SETTINGS = {
     "advisor.pilot.budget",
     "advisor.pilot.interrupt",
     "advisor.probing.settings",
+    "advisor.advice.settings",
     "advisor.data.shapes",
 }
 """What the command line builds from its options and passes to a service (settings, a budget,

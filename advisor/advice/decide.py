@@ -13,15 +13,20 @@ from statistics import NormalDist
 
 from advisor import __version__
 from advisor.advice.assessment import TOSS_UP, Assessment, decision
+from advisor.advice.cost import affordable, forecast, recost
 from advisor.advice.features import DISAGREEMENT
 from advisor.advice.flips import flips
 from advisor.advice.recipe import build_recipe, cite
 from advisor.advice.rules import direction
+from advisor.advice.settings import ComputeSettings
 from advisor.knowledge.base import KnowledgeBase, load_knowledge
+from advisor.knowledge.costs import load_costs
 from advisor.knowledge.model import GainModel, load_model
+from advisor.schema.cost import CostForecast, Throughput
 from advisor.schema.decision import (
     ArmEstimate,
     DecisionFeatures,
+    Flip,
     Gain,
     ModelInfo,
     PilotEvidence,
@@ -207,14 +212,98 @@ def _toss_up_note(p_family: float) -> str:
     )
 
 
+def _within_budget(
+    verdict: Paradigm,
+    toss_up: bool,
+    p_side: float,
+    cost: CostForecast | None,
+    chances: dict[Paradigm, float],
+) -> tuple[Paradigm, bool, float]:
+    """The verdict, whether it is a toss-up, and the probability of its side, once the arms the
+    compute budget cannot pay for are set aside: the likeliest affordable self-supervised arm
+    decides by the same rule as the engine, and transfer is named when none can.
+    ``chances``: each self-supervised arm's probability of beating transfer."""
+    if cost is None or verdict == TRANSFER or affordable(cost, verdict):
+        return verdict, toss_up, p_side
+    arms = [arm for arm in chances if affordable(cost, arm)]
+    if not arms:
+        return TRANSFER, False, 1 - max(chances.values())
+    arm = max(arms, key=chances.__getitem__)
+    named, tie = decision(chances[arm], arm)
+    return named, tie, chances[arm] if named != TRANSFER else 1 - chances[arm]
+
+
+def _budget_flips(
+    cost: CostForecast, verdict: Paradigm, unbudgeted: Paradigm, chances: dict[Paradigm, float]
+) -> list[Flip]:
+    """Where the compute budget changes the verdict: the budget that pays for the verdict the
+    evidence alone gives, or the budget below which the present one is no longer affordable."""
+    if cost.budget_hours is None:
+        return []
+    if verdict != unbudgeted:
+        hours = cost.arm(unbudgeted).hours
+        assert hours is not None  # an arm without a forecast is never set aside
+        return [
+            Flip(
+                feature="compute_budget_hours",
+                value=hours.mean,
+                verdict=unbudgeted,
+                text=f"with at least {hours.mean:,g} device-hours the verdict would be "
+                f"{unbudgeted}",
+            )
+        ]
+    hours = cost.arm(verdict).hours
+    if verdict == TRANSFER or hours is None:
+        return []
+    short = cost.model_copy(update={"budget_hours": math.nextafter(hours.mean, 0)})
+    other = _within_budget(verdict, False, 0.0, short, chances)[0]
+    return [
+        Flip(
+            feature="compute_budget_hours",
+            value=hours.mean,
+            verdict=other,
+            text=f"with fewer than {hours.mean:,g} device-hours the verdict would be {other}",
+        )
+    ]
+
+
+def _chances(assessment: Assessment, model: GainModel) -> dict[Paradigm, float]:
+    return {arm: model.probability(*assessment.estimates[arm]) for arm in SSL_ARMS}
+
+
+BUDGET_NOTE = "Your compute budget of"
+"""How the caveat that the budget changed the verdict begins: a pilot's blend replaces it."""
+
+
+def _budget_note(cost: CostForecast, unbudgeted: Paradigm, verdict: Paradigm) -> str:
+    hours = cost.arm(unbudgeted).hours
+    assert hours is not None and cost.budget_hours is not None
+    return (
+        f"{BUDGET_NOTE} {cost.budget_hours:,g} device-hours does not pay for "
+        f"{unbudgeted}, which the evidence favours (about {hours.mean:,g} device-hours on "
+        f"{cost.device}); the verdict names {verdict}, the best arm within the budget."
+    )
+
+
 def recommend(
     features: DecisionFeatures,
     name: str | None = None,
     kb: KnowledgeBase | None = None,
     model: GainModel | None = None,
+    compute: ComputeSettings | None = None,
+    throughput: Throughput | None = None,
+    architecture: str | None = None,
 ) -> Recommendation:
+    """``compute``: the budget, price and reference device of the cost forecast;
+    ``throughput``: the backbone's rates measured on the user's device (``architecture``), or
+    None to forecast for a reference device."""
     kb = kb or load_knowledge()
     model = model or load_model()
+    compute = compute or ComputeSettings()
+    costs = load_costs()
+    cost = forecast(
+        costs, features.pool_images, features.labeled_images, throughput, compute, architecture
+    )
     assessment = Assessment(features.model_dump(), kb, model)
     coverage = _coverage_caveats(features, assessment.best, kb, model)
     arms = {}
@@ -224,27 +313,47 @@ def recommend(
             gain=_gain(mean, sd, gain_ceiling(features)),
             probability=round(model.probability(mean, sd), 3),
         )
-    verdict = assessment.verdict
     p_family = assessment.p_family
+    chances = _chances(assessment, model)
+    verdict, toss_up, p_side = _within_budget(
+        assessment.verdict,
+        assessment.toss_up,
+        p_family if assessment.verdict != TRANSFER else 1 - p_family,
+        cost,
+        chances,
+    )
     caveats = _caveats(features, assessment.fired, coverage, model)
-    if assessment.toss_up:
+    if toss_up:
         caveats.insert(0, _toss_up_note(p_family))
+    if verdict != assessment.verdict:
+        cost = cost.model_copy(update={"unbudgeted_verdict": assessment.verdict})
+        caveats.append(_budget_note(cost, assessment.verdict, verdict))
+
+    def judge(values: dict) -> Paradigm:
+        moved = Assessment(values, kb, model)
+        here = recost(cost, costs, values["pool_images"], values["labeled_images"])
+        return _within_budget(moved.verdict, moved.toss_up, 0.0, here, _chances(moved, model))[0]
+
     return Recommendation(
         tool_version=__version__,
         name=name,
         verdict=verdict,
-        probability=round(p_family if verdict != "tl" else 1 - p_family, 3),
-        toss_up=assessment.toss_up,
+        probability=round(p_side, 3),
+        toss_up=toss_up,
         expected_gain=arms[assessment.best].gain,
         arms=arms,
         reasons=[_reason(rule, kb, model) for rule in assessment.fired],
         caveats=caveats,
-        flip=flips(features, verdict, lambda values: Assessment(values, kb, model).verdict),
+        flip=[
+            *flips(features, verdict, judge),
+            *_budget_flips(cost, verdict, assessment.verdict, chances),
+        ],
         recipe=build_recipe(features, verdict, kb),
         features=features,
         model=ModelInfo(
             method=model.method, fit_rows=model.metrics.rows, studies=model.metrics.studies
         ),
+        cost=cost,
     )
 
 
@@ -285,31 +394,53 @@ def combine_with_pilot(
     prior_mean, prior_sd = assessment.estimates[best.arm]
     mean, sd, p_arm, weight = blend(prior_mean, prior_sd)
     verdict, toss_up = decision(p_arm, best.arm)
+    chances = {arm: rec.arms[arm].probability for arm in SSL_ARMS} | {best.arm: p_arm}
+    p_side = p_arm if verdict != TRANSFER else 1 - p_arm
+    unbudgeted = verdict
+    verdict, toss_up, p_side = _within_budget(verdict, toss_up, p_side, rec.cost, chances)
+    cost = rec.cost
+    if cost is not None:
+        cost = cost.model_copy(
+            update={"unbudgeted_verdict": unbudgeted if verdict != unbudgeted else None}
+        )
     gain = _gain(mean, sd, gain_ceiling(rec.features))
     arms = dict(rec.arms)
     arms[best.arm] = ArmEstimate(gain=gain, probability=round(p_arm, 3))
 
     def judge(values: dict) -> Paradigm:
         moved = Assessment(values, kb, model)
-        return decision(blend(*moved.estimates[best.arm])[2], best.arm)[0]
+        p_moved = blend(*moved.estimates[best.arm])[2]
+        named, tie = decision(p_moved, best.arm)
+        if cost is None:
+            return named
+        here = recost(cost, load_costs(), values["pool_images"], values["labeled_images"])
+        odds = _chances(moved, model) | {best.arm: p_moved}
+        return _within_budget(named, tie, 0.0, here, odds)[0]
 
     # the literature's own toss-up note (always first) gives way to the blend's
     kept = notes[1:] if rec.toss_up else notes
-    caveats = [_toss_up_note(p_arm), *kept] if toss_up else kept
+    caveats = [_toss_up_note(1 - p_side), *kept] if toss_up else kept
+    kept_notes = [c for c in caveats if not c.startswith(BUDGET_NOTE)]
+    if cost is not None and cost.unbudgeted_verdict is not None:
+        kept_notes.append(_budget_note(cost, cost.unbudgeted_verdict, verdict))
     combined = rec.model_copy(
         update={
             "verdict": verdict,
-            "probability": round(p_arm if verdict != "tl" else 1 - p_arm, 3),
+            "probability": round(p_side, 3),
             "toss_up": toss_up,
             "expected_gain": gain,
             "arms": arms,
             "caveats": [
-                *caveats,
+                *kept_notes,
                 *pilot.caveats,
                 "The flip conditions combine the literature's estimate with the pilot's "
                 "measurement, as the verdict does.",
             ],
-            "flip": flips(rec.features, verdict, judge),
+            "flip": [
+                *flips(rec.features, verdict, judge),
+                *(_budget_flips(cost, verdict, unbudgeted, chances) if cost else []),
+            ],
+            "cost": cost,
             "recipe": build_recipe(rec.features, verdict, kb),
             "pilot": PilotEvidence(
                 arm=best.arm,

@@ -9,15 +9,19 @@ from typing import Annotated
 import typer
 
 from advisor.cli.options import (
+    ComputeBudgetOpt,
     DebugOpt,
     DeviceOpt,
+    DeviceProfileOpt,
     HtmlOpt,
     JsonOpt,
     ManifestOpt,
     OutOpt,
+    PriceOpt,
     QuietOpt,
     SeedOpt,
     UnlabeledOpt,
+    compute_settings,
     need_data,
 )
 from advisor.schema.vocabulary import Domain, PoolRelation, Protocol, Task
@@ -120,6 +124,9 @@ def analyze(
             rich_help_panel="What the images cannot tell",
         ),
     ] = None,
+    compute_budget: ComputeBudgetOpt = None,
+    price_per_hour: PriceOpt = None,
+    device_profile: DeviceProfileOpt = None,
     as_json: JsonOpt = False,
     output: OutOpt = None,
     html: HtmlOpt = None,
@@ -139,6 +146,7 @@ def analyze(
     from advisor.services import analyze as service
 
     need_data(data, manifest)
+    compute = compute_settings(compute_budget, price_per_hour, device_profile)
     output, as_json = destination(output, as_json)
     probes = None
     if not no_probes:
@@ -164,6 +172,7 @@ def analyze(
         declared=Declared(
             domain=domain, task=task, fine_grained=fine_grained, protocol=protocol, pool=pool
         ),
+        compute=compute,
     )
     err = Console(stderr=True, quiet=quiet)
     started = time.perf_counter()

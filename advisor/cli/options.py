@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from advisor.cli.app import Globals
 from advisor.errors import InputError
+
+if TYPE_CHECKING:
+    from advisor.advice.settings import ComputeSettings
 
 STDOUT = Path("-")
 
@@ -58,6 +61,44 @@ ManifestOpt = Annotated[
     typer.Option("--manifest", help="CSV with columns path,label[,split], paths relative to it."),
 ]
 DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu, cuda or mps.")]
+ComputeBudgetOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--compute-budget",
+        help="Device-hours you can spend at full scale: arms forecast to cost more are set "
+        "aside, and the verdict names the best one within it.",
+        rich_help_panel="Compute",
+        show_default=False,
+    ),
+]
+PriceOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--price-per-hour",
+        help="What one device-hour costs you (any currency): the forecast adds the price.",
+        rich_help_panel="Compute",
+        show_default=False,
+    ),
+]
+DeviceProfileOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--device-profile",
+        help="Forecast for a reference device (cpu-core, t4, p100, v100, a100, h100, rtx3090, "
+        "rtx4090, tpu-v3-core) instead of the one timed here. Default: the timed one, else a100.",
+        rich_help_panel="Compute",
+        show_default=False,
+    ),
+]
+
+
+def compute_settings(
+    budget: float | None, price: float | None, profile: str | None
+) -> ComputeSettings:
+    """The compute options, checked before any file is read."""
+    from advisor.advice.settings import ComputeSettings
+
+    return ComputeSettings(budget_hours=budget, price_per_hour=price, device_profile=profile)
 
 
 def need_data(data: Path | None, manifest: Path | None) -> None:

@@ -9,15 +9,19 @@ import typer
 
 from advisor.cli.app import fail
 from advisor.cli.options import (
+    ComputeBudgetOpt,
     DebugOpt,
     DeviceOpt,
+    DeviceProfileOpt,
     HtmlOpt,
     JsonOpt,
     ManifestOpt,
     OutOpt,
+    PriceOpt,
     QuietOpt,
     SeedOpt,
     UnlabeledOpt,
+    compute_settings,
     need_data,
 )
 
@@ -68,6 +72,9 @@ def pilot(
     no_store: Annotated[
         bool, typer.Option("--no-store", help="Do not add the result to the experience store.")
     ] = False,
+    compute_budget: ComputeBudgetOpt = None,
+    price_per_hour: PriceOpt = None,
+    device_profile: DeviceProfileOpt = None,
     as_json: JsonOpt = False,
     output: OutOpt = None,
     html: HtmlOpt = None,
@@ -87,6 +94,7 @@ def pilot(
     from advisor.services import pilot as service
 
     need_data(data, manifest)
+    compute = compute_settings(compute_budget, price_per_hour, device_profile)
     output, as_json = destination(output, as_json)
     settings = PilotSettings(
         data=data,
@@ -108,7 +116,12 @@ def pilot(
     with progress_on_stderr(err, quiet) as progress:
         try:
             run = service.run_pilot(
-                settings, output, store=not no_store, progress=progress, html=html
+                settings,
+                output,
+                store=not no_store,
+                progress=progress,
+                html=html,
+                compute=compute,
             )
         except PilotInterrupted as stop:  # typer would swallow where to resume
             fail(f"interrupted: {stop}; continue with the same command and --resume", 130)

@@ -24,14 +24,16 @@ from advisor.pilot.stats import summarise
 from advisor.pilot.store import Store, fingerprint
 from advisor.pilot.units import Bench, linear_unit, train_unit
 from advisor.probing.device import resolve_device
-from advisor.probing.sources import load_backbone
+from advisor.probing.sources import architecture_name, load_backbone
+from advisor.probing.throughput import measure_throughput, throughput_sizes
 from advisor.progress import SILENT, Progress
 from advisor.schema.analysis import Analysis
+from advisor.schema.cost import Throughput
 from advisor.schema.pilot import PilotPlan, PilotResult, UnitResult
 from advisor.schema.vocabulary import LINEAR_READING, SSL_ARMS
+from advisor.schema.vocabulary import PILOT_CPU_BATCH as CPU_BATCH
+from advisor.schema.vocabulary import PILOT_CPU_RESOLUTION as CPU_RESOLUTION
 
-CPU_RESOLUTION = 64
-CPU_BATCH = 32
 CPU_LABELED = 1500
 CPU_POOL = 3000
 GPU_BATCH = 128
@@ -208,6 +210,17 @@ class Pilot:
             self.store.save_plan(again, self.fingerprint)
             self.progress.note(again.choices[-1])
         return again
+
+    def throughput(self) -> Throughput | None:
+        """The pilot's network timed on its device at the pilot's and the full-scale input
+        sizes, for the cost forecast (seconds on a CPU, a blink on a GPU)."""
+        spec = self.bench.backbone.spec
+        device = self.bench.fabric.device
+        sizes = len(throughput_sizes(device))
+        self.progress.stage("timing the network for the cost forecast", sizes, "sizes")
+        return measure_throughput(
+            self.bench.backbone, device, architecture_name(spec), self.progress.advance
+        )
 
     def analysis(self) -> Analysis:
         """The profile of the pilot's dataset (headers only), for the literature's prior."""

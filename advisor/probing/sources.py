@@ -162,6 +162,12 @@ def _load_file(rest: str, resolution: int | None) -> Backbone:
     )
 
 
+def architecture_name(spec: str) -> str:
+    """The architecture of a normalised spec by its plain name (``resnet50``), as the reference
+    device table and the published schedules name it."""
+    return _architecture(spec).removeprefix("torchvision:")
+
+
 def _architecture(spec: str) -> str:
     """The architecture part of a normalised spec, in the form ``random:`` accepts."""
     if spec == "imagenet":

@@ -33,8 +33,10 @@ from advisor.probing.readings import (
     transferability_readings,
 )
 from advisor.probing.settings import ProbeSettings
-from advisor.probing.sources import load_backbone, random_counterpart
+from advisor.probing.sources import architecture_name, load_backbone, random_counterpart
+from advisor.probing.throughput import measure_throughput, throughput_sizes
 from advisor.progress import SILENT, Progress
+from advisor.schema.cost import Throughput
 from advisor.schema.probes import Probes
 
 CPU_RESOLUTION = 160
@@ -102,6 +104,10 @@ def run_probes(
     )
     stored = _stored_probes(results.load(key)) if results is not None else None
     if stored is not None:
+        if stored.throughput is None:  # stored by a version that did not time the network
+            stored = stored.model_copy(update={"throughput": _timed(backbone, device, progress)})
+            if results is not None:
+                results.save(key, stored.model_dump_json())
         seconds = round(time.perf_counter() - started, 2)
         return stored.model_copy(update={"cache": "hit", "seconds": seconds})
 
@@ -146,6 +152,7 @@ def run_probes(
         )
         transferability = transferability_readings(x, y, main.logits, settings.seed)
         granularity = granularity_readings(x, y)
+    throughput = _timed(backbone, device, progress)
     probes = Probes(
         backbone=backbone.spec,
         backbone_description=backbone.description,
@@ -158,10 +165,17 @@ def run_probes(
         domain_gap=domain,
         transferability=transferability,
         granularity=granularity,
+        throughput=throughput,
     )
     if results is not None:
         results.save(key, probes.model_dump_json())
     return probes
+
+
+def _timed(backbone: Backbone, device: torch.device, progress: Progress) -> Throughput | None:
+    sizes = len(throughput_sizes(device))
+    progress.stage("timing the backbone for the cost forecast", sizes, "sizes")
+    return measure_throughput(backbone, device, architecture_name(backbone.spec), progress.advance)
 
 
 def _result_key(

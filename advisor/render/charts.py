@@ -130,6 +130,50 @@ def interval_chart(chart_id: str, rows: Sequence[Interval], unit: str) -> str:
         return _svg(fig, chart_id)
 
 
+@dataclass(frozen=True)
+class CostPoint:
+    """One arm of a cost chart: its device-hours and its gain over transfer, each with a
+    range."""
+
+    mark_id: str
+    label: str
+    hours: tuple[float, float, float]
+    gain: tuple[float, float, float]
+    colour: str
+
+
+def cost_chart(
+    chart_id: str, points: Sequence[CostPoint], budget: float | None, hours_unit: str
+) -> str:
+    """Gain over transfer against device-hours, one cross per arm (each bar a range), hours on
+    a log scale since the arms differ by orders of magnitude; the budget, when given, as a
+    dashed line."""
+    with rc_context(_style(chart_id)):
+        fig, ax = _figure(2.8)
+        for point in points:
+            mean_h, low_h, high_h = (max(h, 1e-6) for h in point.hours)  # log scale
+            mean_g, low_g, high_g = point.gain
+            ax.plot([low_h, high_h], [mean_g, mean_g], color=point.colour, linewidth=2)[0].set_gid(
+                f"{point.mark_id}-hours"
+            )
+            ax.plot([mean_h, mean_h], [low_g, high_g], color=point.colour, linewidth=2)[0].set_gid(
+                f"{point.mark_id}-gain"
+            )
+            ax.plot([mean_h], [mean_g], "o", color=point.colour, markersize=7)[0].set_gid(
+                point.mark_id
+            )
+            ax.annotate(point.label, (mean_h, mean_g), xytext=(6, 6), textcoords="offset points")
+        if budget is not None:
+            ax.axvline(budget, color=COLOURS["accent"], linewidth=1, linestyle="--").set_gid(
+                "budget"
+            )
+        ax.axhline(0, color=COLOURS["muted"], linewidth=1, linestyle=":")
+        ax.set_xscale("log")
+        ax.set_xlabel(hours_unit)
+        ax.set_ylabel("gain over transfer, points")
+        return _svg(fig, chart_id)
+
+
 def bar_chart(
     chart_id: str, labels: Sequence[str], counts: Sequence[int], mark_prefix: str, unit: str
 ) -> str:

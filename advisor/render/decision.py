@@ -8,6 +8,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from advisor.schema.cost import CostForecast, Hours
 from advisor.schema.decision import Cite, Gain, Recommendation
 
 MAX_REASONS = 5
@@ -59,6 +60,56 @@ def _bullets(items: list[Text]) -> Table:
     return grid
 
 
+def figure(value: float) -> str:
+    """Three significant figures without an exponent: 0.0184, 8.48, 75.8, 2,470."""
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
+
+
+def hours_words(hours: Hours) -> str:
+    return f"{figure(hours.mean)} ({figure(hours.low)} to {figure(hours.high)})"
+
+
+def cost_table(cost: CostForecast) -> Table:
+    """Each arm's forecast at full scale: image-passes, device-hours with the spread of the
+    published schedules, the price when one was given, and whether the budget pays for it."""
+    table = Table(box=None, show_header=True, pad_edge=False)
+    table.add_column("arm", no_wrap=True)
+    table.add_column("pretraining passes", justify="right")
+    table.add_column("fine-tuning passes", justify="right")
+    table.add_column("device-hours (range)", justify="right")
+    if cost.price_per_hour is not None:
+        table.add_column("price (range)", justify="right")
+    if cost.budget_hours is not None:
+        table.add_column(f"within {cost.budget_hours:,g} h", justify="center")
+    for arm in cost.arms:
+        if arm.hours is None:
+            row = [arm.arm, "-", "-", Text(arm.missing or "not forecast", style="dim")]
+        else:
+            row = [
+                arm.arm,
+                f"{arm.pretraining_images:,}",
+                f"{arm.finetuning_images:,}",
+                hours_words(arm.hours),
+            ]
+        if cost.price_per_hour is not None:
+            row.append(hours_words(arm.price) if arm.price is not None else "-")
+        if cost.budget_hours is not None:
+            ok = arm.affordable
+            row.append(
+                Text("-" if ok is None else ("yes" if ok else "no"), style="green" if ok else "red")
+            )
+        table.add_row(*row)
+    return table
+
+
+def cost_heading(cost: CostForecast) -> str:
+    return (
+        f"\nWhat each arm would cost at full scale ({cost.architecture}, {cost.resolution} px, "
+        f"on {cost.device}: {figure(cost.images_per_second)} training images/s"
+        f"{', measured' if cost.device_origin == 'measured' else ', reference figure'})"
+    )
+
+
 def recommendation_panel(rec: Recommendation) -> Panel:
     gain = rec.expected_gain
     if rec.toss_up:
@@ -77,6 +128,12 @@ def recommendation_panel(rec: Recommendation) -> Panel:
             f"  ({VERDICT_WORDS[rec.verdict]})\n",
             ("Probability it is the better choice: ", "bold"),
             f"{rec.probability:.0%}\n",
+        )
+    if rec.cost is not None and rec.cost.unbudgeted_verdict is not None:
+        verdict.append(
+            f"Named within your compute budget ({rec.cost.budget_hours:,g} device-hours): the "
+            f"evidence alone favours {rec.cost.unbudgeted_verdict}\n",
+            style="yellow",
         )
     head = Text.assemble(
         verdict,
@@ -113,6 +170,10 @@ def recommendation_panel(rec: Recommendation) -> Panel:
     if rec.flip:
         parts.append(Text("\nWhat would change the verdict", style="bold"))
         parts.append(_bullets([Text(flip.text) for flip in rec.flip]))
+    if rec.cost is not None:
+        parts.append(Text(cost_heading(rec.cost), style="bold"))
+        parts.append(cost_table(rec.cost))
+        parts.append(_bullets([Text(note, style="dim") for note in rec.cost.notes]))
     if rec.caveats:
         parts.append(Text("\nCaveats", style="bold"))
         parts.append(_bullets([Text(caveat, style="yellow") for caveat in rec.caveats]))

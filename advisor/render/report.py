@@ -172,6 +172,7 @@ def _recommendation(prefix: str, rec: Recommendation) -> dict:
         )
     return {
         "rec": rec,
+        "cost_chart": _cost_chart(prefix, rec),
         "words": VERDICT_WORDS[rec.verdict],
         "family_probability": family_probability(rec),
         "gain_words": gain_interval_words(gain),
@@ -192,6 +193,34 @@ def _recommendation(prefix: str, rec: Recommendation) -> dict:
         ],
         "features": _features(rec),
     }
+
+
+def _cost_chart(prefix: str, rec: Recommendation) -> Markup | None:
+    """Each forecast arm's gain (transfer's is 0 by definition) against its device-hours."""
+    cost = rec.cost
+    if cost is None:
+        return None
+    points = []
+    for arm in cost.arms:
+        if arm.hours is None:
+            continue
+        gain = (0.0, 0.0, 0.0)
+        if arm.arm in rec.arms:
+            g = rec.arms[arm.arm].gain
+            gain = (g.mean, g.low, g.high)
+        points.append(
+            charts.CostPoint(
+                f"cost-{arm.arm.replace('+', '-')}",
+                arm.arm,
+                (arm.hours.mean, arm.hours.low, arm.hours.high),
+                gain,
+                charts.COLOURS.get(arm.arm, charts.COLOURS["mark"]),
+            )
+        )
+    if not points:
+        return None
+    unit = f"device-hours on {cost.device} (log scale)"
+    return Markup(charts.cost_chart(f"{prefix}-cost-chart", points, cost.budget_hours, unit))
 
 
 def _features(rec: Recommendation) -> list[tuple[str, str]]:

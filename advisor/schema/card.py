@@ -54,6 +54,11 @@ class DatasetCard(BaseModel):
         description="How the network will be used: fine-tuned whole, or frozen under a linear "
         "or k-NN probe.",
     )
+    architecture: str | None = Field(
+        default=None,
+        description="The network you will train, by its timm name (resnet50, "
+        "vit_base_patch16_224, ...): what the cost forecast is for. Default: resnet50.",
+    )
     pool: PoolRelation | None = Field(
         default=None,
         description="Where the unlabeled images come from: 'same' (only the labeled images), "

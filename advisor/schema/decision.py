@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field
 
 from advisor.schema.base import Model
+from advisor.schema.cost import CostForecast
 from advisor.schema.vocabulary import (
     SCHEMA_VERSION,
     Domain,
@@ -202,4 +203,9 @@ class Recommendation(Model):
     model: ModelInfo
     pilot: PilotEvidence | None = Field(
         default=None, description="Set when a pilot's result was combined with the prior."
+    )
+    cost: CostForecast | None = Field(
+        default=None,
+        description="What each arm would cost at full scale; None in documents of earlier "
+        "versions.",
     )

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from advisor.schema.base import Model
+from advisor.schema.cost import Throughput
 
 
 class Measurement(Model):
@@ -79,3 +80,8 @@ class Probes(Model):
     domain_gap: DomainGap
     transferability: Transferability
     granularity: Granularity
+    throughput: Throughput | None = Field(
+        default=None,
+        description="The backbone's images/s on this device, forward and in training; None in "
+        "documents of earlier versions.",
+    )

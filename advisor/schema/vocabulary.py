@@ -36,6 +36,15 @@ SslMethod = Literal["simclr", "byol"]
 SSL_METHODS: tuple[SslMethod, ...] = ("simclr", "byol")
 """The self-supervised methods a pilot can pretrain with (lightly's losses, heads and views)."""
 
+PILOT_CPU_RESOLUTION = 64
+PILOT_CPU_BATCH = 32
+"""The pilot's input size and batch on a CPU (``advisor/pilot/runner.py`` says why); the probes
+time training at them too, so that a pilot's steps can be forecast before it runs."""
+
+FULL_SCALE_RESOLUTION = 224
+"""The input size of the published training schedules, and of the full-scale run a cost
+forecast is for."""
+
 DECISION_LEVEL = 0.9
 """Coverage of the engine's interval on the expected gain. It is a predictive range for a new
 dataset, drawn from studies that disagree a good deal, and serves to plan with rather than to

@@ -7,6 +7,7 @@ import gc
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from advisor import __version__
 from advisor.output import check_output_paths
@@ -14,6 +15,9 @@ from advisor.probing.settings import ProbeSettings
 from advisor.progress import SILENT, Progress
 from advisor.schema.analysis import Analysis, Declared
 from advisor.services.combine import combine, read_pilot, with_recommendation
+
+if TYPE_CHECKING:
+    from advisor.advice.settings import ComputeSettings
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,7 @@ class AnalyzeSettings:
     probes: ProbeSettings | None = None
     pilot: Path | None = None
     declared: Declared = field(default_factory=Declared)
+    compute: ComputeSettings | None = None
 
 
 def analyze(settings: AnalyzeSettings, progress: Progress = SILENT) -> Analysis:
@@ -71,5 +76,5 @@ def analyze(settings: AnalyzeSettings, progress: Progress = SILENT) -> Analysis:
         declared=s.declared,
         recommendation=None,
     )
-    analysis = with_recommendation(analysis)
+    analysis = with_recommendation(analysis, s.compute)
     return combine(analysis, pilot) if pilot is not None else analysis

@@ -4,23 +4,42 @@ measured on it: one place for both, whether the pilot has just run or was run be
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
 from advisor.errors import InputError
 from advisor.schema.analysis import Analysis
+from advisor.schema.cost import Throughput
 from advisor.schema.pilot import PilotResult
 
+if TYPE_CHECKING:
+    from advisor.advice.settings import ComputeSettings
 
-def with_recommendation(analysis: Analysis) -> Analysis:
-    """The analysis with the engine's recommendation, or with the reason it has none."""
+
+def with_recommendation(
+    analysis: Analysis,
+    compute: ComputeSettings | None = None,
+    throughput: Throughput | None = None,
+) -> Analysis:
+    """The analysis with the engine's recommendation, or with the reason it has none; its cost
+    forecast divides by ``throughput``, else by the probes' measurement, else by a reference
+    device's."""
     from advisor.advice.decide import recommend
     from advisor.advice.features import features_from_analysis, no_advice_reason
 
     features = features_from_analysis(analysis)
     if features is None:
         return analysis.model_copy(update={"no_advice": no_advice_reason(analysis)})
-    return analysis.model_copy(update={"recommendation": recommend(features)})
+    if throughput is None and analysis.probes is not None:
+        throughput = analysis.probes.throughput
+    rec = recommend(
+        features,
+        compute=compute,
+        throughput=throughput,
+        architecture=throughput.architecture if throughput is not None else None,
+    )
+    return analysis.model_copy(update={"recommendation": rec})
 
 
 def combine(analysis: Analysis, pilot: PilotResult) -> Analysis:

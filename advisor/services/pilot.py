@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from advisor.errors import InputError
 from advisor.output import check_output_paths
@@ -13,6 +14,9 @@ from advisor.pilot.settings import PilotSettings
 from advisor.progress import SILENT, Progress
 from advisor.schema.pilot import PilotResult
 from advisor.schema.vocabulary import SSL_ARMS
+
+if TYPE_CHECKING:
+    from advisor.advice.settings import ComputeSettings
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,7 @@ def run_pilot(
     store: bool = True,
     progress: Progress = SILENT,
     html: Path | None = None,
+    compute: ComputeSettings | None = None,
 ) -> PilotRun:
     """Run the pilot; ``output`` and ``html``, where the caller will write the result and its
     page, are checked before any training. The budget's clock starts here, before the training
@@ -45,7 +50,8 @@ def run_pilot(
     if html is not None and html.resolve() == (settings.out / "result.json").resolve():
         raise InputError("is the pilot's own result file, which `resume` reads", "html")
     result = runner.run(started)
-    analysis = combine(with_recommendation(runner.analysis()), result)
+    analysis = with_recommendation(runner.analysis(), compute, runner.throughput())
+    analysis = combine(analysis, result)
     result = result.model_copy(update={"recommendation": analysis.recommendation})
     runner.store.save_result(result.model_dump_json(indent=2))
     stored = None

@@ -340,3 +340,32 @@ def test_a_toss_up_says_so_and_names_the_cheaper_arm_in_the_terminal() -> None:
     text = " ".join(res.stdout.split())
     assert "Verdict: toss-up - start with tl" in text and "let a pilot decide" in text
     assert "fit" in text  # each reason says what the fitted model makes of it
+
+
+def test_decide_shows_the_cost_of_each_arm_on_a_reference_device() -> None:
+    res = invoke(
+        "decide",
+        EXAMPLES / "chest-xray-effusion.yaml",
+        "--device-profile",
+        "v100",
+        "--price-per-hour",
+        "2",
+    )
+    assert res.exit_code == 0, res.stderr
+    assert "What each arm would cost at full scale" in res.stdout
+    assert "V100" in res.stdout and "price (range)" in res.stdout
+    document = json.loads(invoke("decide", EXAMPLES / "chest-xray-effusion.yaml", "--json").stdout)
+    cost = document["cost"]
+    assert cost["device_origin"] == "reference" and cost["budget_hours"] is None
+    assert [arm["arm"] for arm in cost["arms"]] == ["tl", "ssl", "tl+ssl"]
+    hours = {arm["arm"]: arm["hours"]["mean"] for arm in cost["arms"]}
+    assert hours["tl"] < hours["tl+ssl"] < hours["ssl"]
+
+
+def test_a_card_names_the_architecture_the_forecast_is_for() -> None:
+    vit = recommend(features_from_card(make_card()), architecture="vit_base_patch16_224").cost
+    resnet = recommend(features_from_card(make_card())).cost
+    assert vit is not None and resnet is not None
+    assert vit.architecture == "vit_base_patch16_224" and resnet.architecture == "resnet50"
+    assert vit.images_per_second < resnet.images_per_second
+    assert vit.arm("ssl").hours.mean > resnet.arm("ssl").hours.mean

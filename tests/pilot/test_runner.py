@@ -62,6 +62,9 @@ def test_tiny_pilot_runs_saves_and_resumes(shapes: Path, tmp_path: Path, experie
     assert [p.step for p in ssl.curve] == result.plan.steps[0].curve_steps == [0, 1, 2, 3, 4, 5]
     assert [d.arm for d in result.differences] == ["ssl", "tl-linear"]
     assert result.recommendation is not None
+    cost = result.recommendation.cost  # the pilot's own network, timed on its device
+    assert cost is not None and cost.device_origin == "measured"
+    assert cost.device.startswith("this machine's") and cost.images_per_second > 0
     assert json.loads((out / "result.json").read_text())["plan"] == document["plan"]
     assert experience_store.is_file()
     assert len(experience_store.read_text().splitlines()) == 1

@@ -42,8 +42,27 @@ def test_probes_fill_every_section(probe_dataset: Path) -> None:
     assert 0 <= t.knn_accuracy.value <= 1 and t.knn_accuracy.spread is not None
     assert 0 <= t.linear_probe_accuracy.value <= 1
     assert probes.granularity.class_separation.value is not None
+    timed = probes.throughput
+    assert timed is not None and timed.architecture == "tf_efficientnet_lite0"
+    assert timed.resolutions == [64, 224] and min(timed.train + timed.forward) > 0
+    cost = analysis.recommendation.cost
+    assert cost is not None and cost.device_origin == "measured"
+    assert cost.images_per_second == pytest.approx(timed.train[1], rel=0.01)
     no_nan(analysis.model_dump_json())
     assert listing(probe_dataset) == before  # the cache lives elsewhere
+
+
+def test_a_cached_result_without_a_timing_is_timed_and_stored(
+    probe_dataset: Path, private_cache: Path
+) -> None:
+    analyze(AnalyzeSettings(probe_dataset, probes=FAST))
+    (stored,) = private_cache.rglob("*.json")
+    document = json.loads(stored.read_text())
+    del document["throughput"]  # as a version before the cost forecast wrote it
+    stored.write_text(json.dumps(document))
+    again = analyze(AnalyzeSettings(probe_dataset, probes=FAST)).probes
+    assert again.cache == "hit" and again.throughput is not None
+    assert json.loads(stored.read_text())["throughput"] is not None
 
 
 @pytest.mark.slow

@@ -327,3 +327,29 @@ def test_the_quality_readings_are_on_the_page(hostile) -> None:
     assert quality.sharpness.reading in page.text
     assert quality.resolution.reading in page.text
     assert f"{quality.resolution.below_pipeline:.0%} of the images are smaller" in page.text
+
+
+def test_a_decision_shows_each_arms_cost_and_its_chart(decision) -> None:
+    rec = decision.body
+    assert rec.cost is not None
+    page = Page(report_html([decision]))
+    assert {"cost", "cost-chart"} <= sections(page)
+    assert "What each arm would cost" in page.text
+    for arm in rec.cost.arms:
+        assert arm.hours is not None
+        assert f"{arm.hours.low} to {arm.hours.high}" in page.text
+    for arm in ("tl", "ssl", "tl-ssl"):
+        assert f"d0-cost-chart-cost-{arm}" in page.ids
+    assert "d0-cost-chart-budget" not in page.ids
+
+
+def test_a_budget_is_drawn_and_marks_each_arm(tmp_path) -> None:
+    from helpers import EXAMPLES
+
+    from advisor.advice.settings import ComputeSettings
+    from advisor.services.decide import decide
+
+    rec = decide(EXAMPLES / "chest-xray-effusion.yaml", compute=ComputeSettings(budget_hours=1.0))
+    page = Page(report_html([Document("budget", rec)]))
+    assert "d0-cost-chart-budget" in page.ids
+    assert "within budget" in page.text

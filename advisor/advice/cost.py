@@ -1,0 +1,318 @@
+"""What each paradigm would cost at full scale: the published schedules (``schedules.yaml``)
+applied to the user's pool and labeled images, divided by a throughput measured on the user's
+device or read from a reference device (``devices.yaml``).
+
+The forecast counts image-passes: an epoch of a schedule is one pass of every pool image
+through the trained network for each of its crops (weighted by the crop's pixels against the
+schedule's resolution), plus a forward pass through a momentum or teacher network for each of
+its teacher crops (a third of a training pass). A schedule given in steps is carried over as the
+epochs it made of its own pool, so that the forecast grows in proportion to the user's pool (a
+fine-tuning schedule run for the same steps on targets of every size stays its steps).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from statistics import median
+
+from advisor.advice.settings import ComputeSettings
+from advisor.errors import InputError
+from advisor.schema.cost import (
+    ArmCost,
+    CostForecast,
+    CostKnowledge,
+    Hours,
+    Precision,
+    Schedule,
+    ScheduleUse,
+    Throughput,
+    ThroughputFigure,
+)
+from advisor.schema.vocabulary import FULL_SCALE_RESOLUTION, Paradigm
+
+TEACHER_SHARE = 1 / 3
+"""A forward pass alone against forward, backward and optimiser step: the backward pass costs
+about twice the forward one."""
+
+DEFAULT_REFERENCE = "a100"
+"""The reference device when nothing was measured: the most common accelerator of the runs in
+the schedules file and of rented machines today."""
+
+ASSUMED_ARCHITECTURE = "resnet50"
+"""The network of most published comparisons, taken when no backbone was probed."""
+
+ARM_PHASES: dict[Paradigm, tuple[ScheduleUse, ...]] = {
+    "tl": ("finetune",),
+    "ssl": ("ssl", "finetune"),
+    "tl+ssl": ("continued", "finetune"),
+}
+"""The phases of each arm at full scale: self-supervision (from random weights or continued
+from ImageNet ones) on the pool, then fine-tuning on the labels."""
+
+
+def passes_per_image(schedule: Schedule) -> float:
+    """Training passes at the schedule's resolution per pool image and epoch."""
+
+    def area(size: int) -> float:
+        return (size / schedule.resolution) ** 2
+
+    trained = sum(area(c) for c in schedule.crops) * (1 - schedule.mask_ratio)
+    return trained + TEACHER_SHARE * sum(area(c) for c in schedule.teacher_crops)
+
+
+def image_passes(schedule: Schedule, images: int) -> float:
+    """Training passes at full resolution for ``images`` pool images under ``schedule``: its
+    epochs (steps carried over as the epochs they made of the schedule's own pool) over these
+    images; steps run over datasets of every size stay the steps they are."""
+    if schedule.epochs is not None:
+        seen = schedule.epochs * images
+    else:
+        assert schedule.steps is not None and schedule.batch_size is not None
+        seen = schedule.steps * schedule.batch_size
+        if schedule.pool_images is not None:
+            seen *= images / schedule.pool_images
+    return seen * passes_per_image(schedule)
+
+
+PRECISION_ORDER: dict[Precision | None, tuple[Precision, ...]] = {
+    None: ("amp", "tf32", "fp32"),
+    "amp": ("amp", "tf32", "fp32"),
+    "tf32": ("tf32", "fp32", "amp"),
+    "fp32": ("fp32", "tf32", "amp"),
+}
+"""Which of a device's figures stands for a precision: float32 training on a GPU that has
+TF32 units runs its convolutions in TF32 (PyTorch's default), and a device with one precision
+only gives that one. Without a stated precision, mixed precision first: what a full-scale run
+uses today."""
+
+
+def reference_throughput(
+    costs: CostKnowledge, device_id: str, arch: str, precision: Precision | None = None
+) -> Throughput | None:
+    """A reference device's training rate for ``arch`` at 224 px, in ``precision`` as far as
+    the device has it (``PRECISION_ORDER``): its own figure; or its ResNet-50 figure carried
+    over by the two architectures' ratio on a device that times both; or, failing that, by the
+    ratio of their compute. None when the device has no figure to start from."""
+    device = costs.device(device_id)
+    if device is None:
+        known = ", ".join(d.id for d in costs.devices)
+        raise InputError(
+            f"{device_id!r} is not a reference device; choose among {known}", "device-profile"
+        )
+    arch = costs.canonical(arch)
+    order = PRECISION_ORDER[precision]
+
+    def first(figures: list[ThroughputFigure], name: str) -> ThroughputFigure | None:
+        timed = [f for f in figures if f.train and f.architecture == name]
+        timed.sort(key=lambda f: order.index(f.precision))
+        return timed[0] if timed else None
+
+    own = first(device.figures, arch)
+    if own is not None and own.train:
+        where = f"{own.source.citation}, {own.source.where}"
+        basis = f"{device.name}, {arch}, {own.precision} ({where})"
+        return _reference(arch, device.name, own.train, own.batch_size, basis)
+    anchor = first(device.figures, ASSUMED_ARCHITECTURE)
+    if anchor is None or anchor.train is None:
+        return None
+    for bridge in costs.devices:
+        mine, theirs = first(bridge.figures, arch), first(bridge.figures, ASSUMED_ARCHITECTURE)
+        if mine is not None and theirs is not None and mine.train and theirs.train:
+            ratio = mine.train / theirs.train
+            basis = (
+                f"{device.name}'s {ASSUMED_ARCHITECTURE} figure, {anchor.precision} "
+                f"({anchor.source.citation}, {anchor.source.where}), times {ratio:.2f}, the "
+                f"ratio of {arch} to {ASSUMED_ARCHITECTURE} on {bridge.name}"
+            )
+            return _reference(arch, device.name, anchor.train * ratio, anchor.batch_size, basis)
+    target, base = costs.architecture(arch), costs.architecture(ASSUMED_ARCHITECTURE)
+    if target is None or base is None:
+        return None
+    basis = (
+        f"{device.name}'s {ASSUMED_ARCHITECTURE} figure, {anchor.precision} "
+        f"({anchor.source.citation}, {anchor.source.where}), carried to {arch} by their compute "
+        f"({base.gmacs:g} against {target.gmacs:g} GMACs per image)"
+    )
+    return _reference(
+        arch, device.name, anchor.train * base.gmacs / target.gmacs, anchor.batch_size, basis
+    )
+
+
+def _reference(arch: str, name: str, rate: float, batch: int | None, basis: str) -> Throughput:
+    return Throughput(
+        architecture=arch,
+        device=name,
+        batch_sizes=[batch or 1],
+        resolutions=[FULL_SCALE_RESOLUTION],
+        forward=[rate * 3],
+        train=[rate],
+        basis=basis,
+    )
+
+
+def _spread(values: Sequence[float]) -> Hours:
+    return Hours(mean=median(values), low=min(values), high=max(values))
+
+
+def arm_cost(
+    arm: Paradigm,
+    costs: CostKnowledge,
+    pool_images: int,
+    labeled_images: int,
+    rate: float,
+    price: float | None,
+    budget: float | None,
+) -> ArmCost:
+    """Device-hours of one arm: for each phase, the image-passes of every published schedule of
+    that phase on these images; the arm's central value adds the phases' medians, its low and
+    high ends their least and most costly schedules."""
+    phases = ARM_PHASES[arm]
+    by_phase = {use: [s for s in costs.schedules if s.use == use] for use in phases}
+    used = [s.id for use in phases for s in by_phase[use]]
+    missing = [use for use in phases if not by_phase[use]]
+    pretraining = next((use for use in phases if use != "finetune"), None)
+
+    def passes(use: ScheduleUse) -> list[float]:
+        images = labeled_images if use == "finetune" else pool_images
+        return [image_passes(s, images) for s in by_phase[use]]
+
+    pre = _spread(passes(pretraining)) if pretraining and by_phase[pretraining] else None
+    tune = _spread(passes("finetune")) if by_phase["finetune"] else None
+    if missing:
+        return ArmCost(
+            arm=arm,
+            pretraining_images=0,
+            finetuning_images=0,
+            hours=None,
+            missing=f"no published {' or '.join(missing)} schedule in the knowledge base",
+            schedules=used,
+        )
+    assert tune is not None
+    total = [tune.mean, tune.low, tune.high]
+    if pre is not None:
+        total = [a + b for a, b in zip(total, [pre.mean, pre.low, pre.high], strict=True)]
+    speed = rate * costs.utilization.value
+    mean, low, high = (passes / speed / 3600 for passes in total)
+    hours = Hours(mean=_round(mean), low=_round(low), high=_round(high))
+    cost = None
+    if price is not None:
+        cost = Hours(mean=_round(mean * price), low=_round(low * price), high=_round(high * price))
+    return ArmCost(
+        arm=arm,
+        pretraining_images=round(pre.mean) if pre is not None else 0,
+        finetuning_images=round(tune.mean),
+        hours=hours,
+        price=cost,
+        affordable=None if budget is None else hours.mean <= budget,
+        schedules=used,
+    )
+
+
+def _round(value: float) -> float:
+    """Three significant figures: the forecast is good to a factor, not to a minute."""
+    if value <= 0:
+        return 0.0
+    return round(value, max(2 - math.floor(math.log10(value)), 0))
+
+
+def forecast(
+    costs: CostKnowledge,
+    pool_images: int,
+    labeled_images: int,
+    throughput: Throughput | None,
+    settings: ComputeSettings,
+    architecture: str | None,
+) -> CostForecast:
+    """Every arm's forecast on the measured device, or on the reference device asked for (or
+    the default one when nothing was measured)."""
+    notes: list[str] = []
+    arch = architecture or ASSUMED_ARCHITECTURE
+    if architecture is None:
+        notes.append(
+            f"No network was timed or named: the forecast is for {ASSUMED_ARCHITECTURE}, the "
+            "network of most published comparisons."
+        )
+    if settings.device_profile is not None or throughput is None:
+        device_id = settings.device_profile or DEFAULT_REFERENCE
+        throughput = reference_throughput(costs, device_id, arch)
+        origin = "reference"
+        if settings.device_profile is None:
+            notes.append(
+                f"Nothing was timed on your device: the hours are for the reference "
+                f"{device_id} (choose another with --device-profile)."
+            )
+    else:
+        origin = "measured"
+    if throughput is None:
+        return _unforecast(arch, settings, notes, f"no throughput for {arch} on this device")
+    rate = throughput.train_rate(FULL_SCALE_RESOLUTION)
+    return CostForecast(
+        device=throughput.device,
+        device_origin=origin,
+        architecture=arch,
+        resolution=FULL_SCALE_RESOLUTION,
+        images_per_second=round(rate, 2),
+        arms=_arms(costs, pool_images, labeled_images, rate, settings),
+        budget_hours=settings.budget_hours,
+        price_per_hour=settings.price_per_hour,
+        notes=[
+            *notes,
+            f"Throughput: {throughput.basis}.",
+            f"The hours assume {costs.utilization.value:.0%} of that speed: "
+            f"{costs.utilization.basis}.",
+        ],
+    )
+
+
+def _arms(
+    costs: CostKnowledge, pool: int, labeled: int, rate: float, settings: ComputeSettings
+) -> list[ArmCost]:
+    return [
+        arm_cost(arm, costs, pool, labeled, rate, settings.price_per_hour, settings.budget_hours)
+        for arm in ARM_PHASES
+    ]
+
+
+def recost(cost: CostForecast, costs: CostKnowledge, pool: int, labeled: int) -> CostForecast:
+    """The same forecast (device, budget, price) for other numbers of images: what the flip
+    conditions judge a moved dataset by."""
+    if cost.images_per_second <= 0:
+        return cost
+    settings = ComputeSettings(budget_hours=cost.budget_hours, price_per_hour=cost.price_per_hour)
+    return cost.model_copy(
+        update={"arms": _arms(costs, pool, labeled, cost.images_per_second, settings)}
+    )
+
+
+def _unforecast(arch: str, settings: ComputeSettings, notes: list[str], why: str) -> CostForecast:
+    return CostForecast(
+        device="unknown",
+        device_origin="reference",
+        architecture=arch,
+        resolution=FULL_SCALE_RESOLUTION,
+        images_per_second=0.0,
+        arms=[
+            ArmCost(
+                arm=arm,
+                pretraining_images=0,
+                finetuning_images=0,
+                hours=None,
+                missing=why,
+                schedules=[],
+            )
+            for arm in ARM_PHASES
+        ],
+        budget_hours=settings.budget_hours,
+        price_per_hour=settings.price_per_hour,
+        notes=[*notes, f"No forecast: {why}."],
+    )
+
+
+def affordable(cost: CostForecast, arm: Paradigm) -> bool:
+    """Within the budget (or no budget given); an arm that cannot be forecast is not ruled out
+    by a budget it cannot be measured against."""
+    entry = cost.arm(arm)
+    if cost.budget_hours is None or entry.hours is None:
+        return True
+    return entry.hours.mean <= cost.budget_hours
