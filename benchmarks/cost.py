@@ -205,12 +205,12 @@ def cpu_core() -> None:
     import timm
     import torch
 
-    from advisor.probing.throughput import CPU_TIMED_BATCH, _rates
+    from advisor.probing.throughput import CPU_TIMED_BATCH, rates
 
     torch.set_num_threads(1)
     for arch in ("resnet50", "tf_efficientnet_lite0", "vit_small_patch16_224"):
         model = timm.create_model(arch, pretrained=False)
-        forward, train = _rates(model, torch.device("cpu"), FULL_SCALE_RESOLUTION, CPU_TIMED_BATCH)
+        forward, train = rates(model, torch.device("cpu"), FULL_SCALE_RESOLUTION, CPU_TIMED_BATCH)
         print(f"{arch}: train {train:.2f} img/s, inference {forward:.2f} img/s (one thread)")
 
 

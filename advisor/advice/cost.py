@@ -16,16 +16,15 @@ import math
 from collections.abc import Sequence
 from statistics import median
 
-from advisor.advice.settings import ComputeSettings
-from advisor.errors import InputError
+from advisor.advice.settings import ComputeSettings, reference_device
 from advisor.schema.cost import (
     ArmCost,
     CostForecast,
     CostKnowledge,
-    Hours,
     Precision,
     Schedule,
     ScheduleUse,
+    Spread,
     Throughput,
     ThroughputFigure,
 )
@@ -36,8 +35,8 @@ TEACHER_SHARE = 1 / 3
 about twice the forward one."""
 
 DEFAULT_REFERENCE = "a100"
-"""The reference device when nothing was measured: the most common accelerator of the runs in
-the schedules file and of rented machines today."""
+"""The reference device when nothing was measured: a common accelerator to rent today, and the
+one the A100-era methods in the schedules file were built for."""
 
 ASSUMED_ARCHITECTURE = "resnet50"
 """The network of most published comparisons, taken when no backbone was probed."""
@@ -94,12 +93,7 @@ def reference_throughput(
     the device has it (``PRECISION_ORDER``): its own figure; or its ResNet-50 figure carried
     over by the two architectures' ratio on a device that times both; or, failing that, by the
     ratio of their compute. None when the device has no figure to start from."""
-    device = costs.device(device_id)
-    if device is None:
-        known = ", ".join(d.id for d in costs.devices)
-        raise InputError(
-            f"{device_id!r} is not a reference device; choose among {known}", "device-profile"
-        )
+    device = reference_device(costs, device_id)
     arch = costs.canonical(arch)
     order = PRECISION_ORDER[precision]
 
@@ -109,15 +103,21 @@ def reference_throughput(
         return timed[0] if timed else None
 
     own = first(device.figures, arch)
-    if own is not None and own.train:
+    if own is not None and own.train is not None:
         where = f"{own.source.citation}, {own.source.where}"
         basis = f"{device.name}, {arch}, {own.precision} ({where})"
         return _reference(arch, device.name, own.train, own.batch_size, basis)
     anchor = first(device.figures, ASSUMED_ARCHITECTURE)
     if anchor is None or anchor.train is None:
         return None
-    for bridge in costs.devices:
-        mine, theirs = first(bridge.figures, arch), first(bridge.figures, ASSUMED_ARCHITECTURE)
+    for bridge in (d for d in costs.devices if d.kind == device.kind):
+        # both figures in one precision, the anchor's first
+        mine = theirs = None
+        for precision_read in PRECISION_ORDER[anchor.precision]:
+            same = [f for f in bridge.figures if f.precision == precision_read]
+            mine, theirs = first(same, arch), first(same, ASSUMED_ARCHITECTURE)
+            if mine is not None and theirs is not None:
+                break
         if mine is not None and theirs is not None and mine.train and theirs.train:
             ratio = mine.train / theirs.train
             basis = (
@@ -145,14 +145,14 @@ def _reference(arch: str, name: str, rate: float, batch: int | None, basis: str)
         device=name,
         batch_sizes=[batch or 1],
         resolutions=[FULL_SCALE_RESOLUTION],
-        forward=[rate * 3],
+        forward=None,
         train=[rate],
         basis=basis,
     )
 
 
-def _spread(values: Sequence[float]) -> Hours:
-    return Hours(mean=median(values), low=min(values), high=max(values))
+def _spread(values: Sequence[float]) -> Spread:
+    return Spread(mean=median(values), low=min(values), high=max(values))
 
 
 def arm_cost(
@@ -194,25 +194,25 @@ def arm_cost(
         total = [a + b for a, b in zip(total, [pre.mean, pre.low, pre.high], strict=True)]
     speed = rate * costs.utilization.value
     mean, low, high = (passes / speed / 3600 for passes in total)
-    hours = Hours(mean=_round(mean), low=_round(low), high=_round(high))
+    hours = Spread(mean=_round(mean), low=_round(low), high=_round(high))
     cost = None
     if price is not None:
-        cost = Hours(mean=_round(mean * price), low=_round(low * price), high=_round(high * price))
+        cost = Spread(mean=_round(mean * price), low=_round(low * price), high=_round(high * price))
     return ArmCost(
         arm=arm,
         pretraining_images=round(pre.mean) if pre is not None else 0,
         finetuning_images=round(tune.mean),
         hours=hours,
         price=cost,
-        affordable=None if budget is None else hours.mean <= budget,
+        affordable=None if budget is None else within(hours.mean, budget),
         schedules=used,
     )
 
 
 def _round(value: float) -> float:
     """Three significant figures: the forecast is good to a factor, not to a minute."""
-    if value <= 0:
-        return 0.0
+    if value <= 0 or not math.isfinite(value):
+        return max(value, 0.0)
     return round(value, max(2 - math.floor(math.log10(value)), 0))
 
 
@@ -252,7 +252,7 @@ def forecast(
         device_origin=origin,
         architecture=arch,
         resolution=FULL_SCALE_RESOLUTION,
-        images_per_second=round(rate, 2),
+        images_per_second=rate,
         arms=_arms(costs, pool_images, labeled_images, rate, settings),
         budget_hours=settings.budget_hours,
         price_per_hour=settings.price_per_hour,
@@ -309,10 +309,15 @@ def _unforecast(arch: str, settings: ComputeSettings, notes: list[str], why: str
     )
 
 
+def within(hours: float, budget: float) -> bool:
+    """The one test of affordability: the central forecast at most the budget."""
+    return hours <= budget
+
+
 def affordable(cost: CostForecast, arm: Paradigm) -> bool:
     """Within the budget (or no budget given); an arm that cannot be forecast is not ruled out
     by a budget it cannot be measured against."""
     entry = cost.arm(arm)
     if cost.budget_hours is None or entry.hours is None:
         return True
-    return entry.hours.mean <= cost.budget_hours
+    return within(entry.hours.mean, cost.budget_hours)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from statistics import NormalDist
+from typing import Any
 
 from advisor import __version__
 from advisor.advice.assessment import TOSS_UP, Assessment, decision
@@ -324,12 +325,19 @@ def recommend(
     )
     caveats = _caveats(features, assessment.fired, coverage, model)
     if toss_up:
-        caveats.insert(0, _toss_up_note(p_family))
+        caveats.insert(0, _toss_up_note(1 - p_side))
     if verdict != assessment.verdict:
         cost = cost.model_copy(update={"unbudgeted_verdict": assessment.verdict})
         caveats.append(_budget_note(cost, assessment.verdict, verdict))
+    tl_hours = cost.arm(TRANSFER).hours
+    if cost.budget_hours is not None and tl_hours is not None and not affordable(cost, TRANSFER):
+        caveats.append(
+            f"Even fine-tuning alone (tl, about {tl_hours.mean:,g} device-hours on "
+            f"{cost.device}) is more than your compute budget of {cost.budget_hours:,g} "
+            "device-hours: fewer epochs, a smaller network or a faster device would fit it."
+        )
 
-    def judge(values: dict) -> Paradigm:
+    def judge(values: dict[str, Any]) -> Paradigm:
         moved = Assessment(values, kb, model)
         here = recost(cost, costs, values["pool_images"], values["labeled_images"])
         return _within_budget(moved.verdict, moved.toss_up, 0.0, here, _chances(moved, model))[0]
@@ -340,7 +348,7 @@ def recommend(
         verdict=verdict,
         probability=round(p_side, 3),
         toss_up=toss_up,
-        expected_gain=arms[assessment.best].gain,
+        expected_gain=arms[verdict if verdict in arms else assessment.best].gain,
         arms=arms,
         reasons=[_reason(rule, kb, model) for rule in assessment.fired],
         caveats=caveats,
@@ -394,7 +402,11 @@ def combine_with_pilot(
     prior_mean, prior_sd = assessment.estimates[best.arm]
     mean, sd, p_arm, weight = blend(prior_mean, prior_sd)
     verdict, toss_up = decision(p_arm, best.arm)
-    chances = {arm: rec.arms[arm].probability for arm in SSL_ARMS} | {best.arm: p_arm}
+    # every arm the pilot measured moves towards its measurement, so that a budget that sets
+    # the best aside never falls back on an arm the pilot saw lose
+    chances = {arm: rec.arms[arm].probability for arm in SSL_ARMS}
+    for d in measured:
+        chances[d.arm] = _PilotBlend(d)(*assessment.estimates[d.arm])[2]
     p_side = p_arm if verdict != TRANSFER else 1 - p_arm
     unbudgeted = verdict
     verdict, toss_up, p_side = _within_budget(verdict, toss_up, p_side, rec.cost, chances)
@@ -407,7 +419,7 @@ def combine_with_pilot(
     arms = dict(rec.arms)
     arms[best.arm] = ArmEstimate(gain=gain, probability=round(p_arm, 3))
 
-    def judge(values: dict) -> Paradigm:
+    def judge(values: dict[str, Any]) -> Paradigm:
         moved = Assessment(values, kb, model)
         p_moved = blend(*moved.estimates[best.arm])[2]
         named, tie = decision(p_moved, best.arm)
@@ -428,7 +440,7 @@ def combine_with_pilot(
             "verdict": verdict,
             "probability": round(p_side, 3),
             "toss_up": toss_up,
-            "expected_gain": gain,
+            "expected_gain": arms[verdict].gain if verdict in arms else gain,
             "arms": arms,
             "caveats": [
                 *kept_notes,

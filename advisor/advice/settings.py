@@ -8,6 +8,11 @@ from dataclasses import dataclass
 
 from advisor.errors import InputError
 from advisor.knowledge.costs import load_costs
+from advisor.schema.cost import CostKnowledge, Device
+
+LARGEST = 1e9
+"""The largest budget in hours, or price per hour, taken: beyond it a product overflows what a
+document can hold, and no real one comes near it."""
 
 
 @dataclass(frozen=True)
@@ -20,23 +25,23 @@ class ComputeSettings:
     device_profile: str | None = None
 
     def __post_init__(self) -> None:
-        if self.budget_hours is not None and not (
-            math.isfinite(self.budget_hours) and self.budget_hours > 0
-        ):
+        budget, price = self.budget_hours, self.price_per_hour
+        if budget is not None and not (math.isfinite(budget) and 0 < budget <= LARGEST):
+            raise InputError(f"must be a positive number of hours, not {budget}", "compute-budget")
+        if price is not None and not (math.isfinite(price) and 0 <= price <= LARGEST):
             raise InputError(
-                f"must be a positive number of hours, not {self.budget_hours}", "compute-budget"
-            )
-        if self.price_per_hour is not None and not (
-            math.isfinite(self.price_per_hour) and self.price_per_hour >= 0
-        ):
-            raise InputError(
-                f"must be a price of 0 or more, not {self.price_per_hour}", "price-per-hour"
+                f"must be a price from 0 to {LARGEST:.0e}, not {price}", "price-per-hour"
             )
         if self.device_profile is not None:
-            costs = load_costs()
-            if costs.device(self.device_profile) is None:
-                known = ", ".join(d.id for d in costs.devices)
-                raise InputError(
-                    f"{self.device_profile!r} is not a reference device; choose among {known}",
-                    "device-profile",
-                )
+            reference_device(load_costs(), self.device_profile)
+
+
+def reference_device(costs: CostKnowledge, device_id: str) -> Device:
+    """The reference device of that id, or the one-line error that lists them."""
+    device = costs.device(device_id)
+    if device is None:
+        known = ", ".join(d.id for d in costs.devices)
+        raise InputError(
+            f"{device_id!r} is not a reference device; choose among {known}", "device-profile"
+        )
+    return device

@@ -85,7 +85,8 @@ DeviceProfileOpt = Annotated[
     typer.Option(
         "--device-profile",
         help="Forecast for a reference device (cpu-core, t4, p100, v100, a100, h100, rtx3090, "
-        "rtx4090, tpu-v3-core) instead of the one timed here. Default: the timed one, else a100.",
+        "rtx4090, rtxa6000, tpu-v3-core) instead of the one timed here. Default: the timed one, "
+        "else a100.",
         rich_help_panel="Compute",
         show_default=False,
     ),

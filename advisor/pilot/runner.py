@@ -45,6 +45,8 @@ class Pilot:
     def __init__(self, settings: PilotSettings, progress: Progress = SILENT) -> None:
         self.settings = settings
         self.progress = progress
+        self.timed: Throughput | None = None  # the network timed, once run has loaded it
+
         self.stop = StopFlag()
         self.store = Store(settings.out)
 
@@ -137,6 +139,7 @@ class Pilot:
         started = time.perf_counter() if started is None else started
         with SigintGuard(self.stop):
             self._load()
+            self.timed = self._time_network()  # before the plan, inside the budget's clock
             resumed = self.settings.resume
             if resumed:
                 plan = self.store.load_plan(self.fingerprint)
@@ -211,7 +214,7 @@ class Pilot:
             self.progress.note(again.choices[-1])
         return again
 
-    def throughput(self) -> Throughput | None:
+    def _time_network(self) -> Throughput | None:
         """The pilot's network timed on its device at the pilot's and the full-scale input
         sizes, for the cost forecast (seconds on a CPU, a blink on a GPU)."""
         spec = self.bench.backbone.spec

@@ -32,19 +32,27 @@ median is the reading, so that one step slowed by something else on the machine 
 it."""
 
 
-def _seconds(step, device: torch.device) -> float:
+def _synchronize(device: torch.device) -> None:
+    """Wait for the device's queued work, so that a step's time is its work and not its
+    enqueueing."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    elif device.type == "mps":
+        torch.mps.synchronize()
+
+
+def _seconds(step: Callable[[], None], device: torch.device) -> float:
     def one() -> float:
         start = time.perf_counter()
         step()
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
+        _synchronize(device)
         return time.perf_counter() - start
 
     one()  # warm-up
     return statistics.median(one() for _ in range(TIMED_STEPS))
 
 
-def _rates(model: nn.Module, device: torch.device, side: int, batch: int) -> tuple[float, float]:
+def rates(model: nn.Module, device: torch.device, side: int, batch: int) -> tuple[float, float]:
     """Forward and training images/s at ``side`` px."""
     x = torch.randn(batch, 3, side, side, device=device)
     autocast = torch.autocast(device.type, enabled=device.type == "cuda")
@@ -74,6 +82,11 @@ def throughput_sizes(device: torch.device) -> list[int]:
     return sorted({pilot, FULL_SCALE_RESOLUTION})
 
 
+_TIMED: dict[tuple[str, str, str, str, int], Throughput | None] = {}
+"""Readings already taken in this process: the same network on the same device and threads is
+timed once (an analysis and its pilot, or a notebook that analyses several folders)."""
+
+
 def measure_throughput(
     backbone: Backbone,
     device: torch.device,
@@ -83,6 +96,20 @@ def measure_throughput(
     """Images/s of ``backbone`` on ``device`` at the pilot's and the full-scale input sizes;
     ``on_size(1)`` after each size is timed. A size the network cannot take (a transformer
     built for another input size) is left out; None when it takes neither."""
+    key = (backbone.spec, backbone.weights_id, architecture, str(device), torch.get_num_threads())
+    if key not in _TIMED:
+        _TIMED[key] = _measure(backbone, device, architecture, on_size)
+    elif on_size is not None:
+        on_size(len(throughput_sizes(device)))
+    return _TIMED[key]
+
+
+def _measure(
+    backbone: Backbone,
+    device: torch.device,
+    architecture: str,
+    on_size: Callable[[int], None] | None,
+) -> Throughput | None:
     # the default memory layout, as the pilot trains in: the probes leave the network
     # channels-last, which with these inputs runs several times slower on a CPU
     model = copy.deepcopy(backbone.model).to(device, memory_format=torch.contiguous_format)
@@ -95,14 +122,14 @@ def measure_throughput(
     forward, train, timed, used = [], [], [], []
     for side, batch in zip(sizes, batches, strict=True):
         try:
-            f, t = _rates(model, device, side, batch)
+            f, t = rates(model, device, side, batch)
         except (RuntimeError, AssertionError):  # a network built for one input size only
             continue
         finally:
             if on_size is not None:
                 on_size(1)
-        forward.append(round(f, 2))
-        train.append(round(t, 2))
+        forward.append(float(f"{f:.4g}"))
+        train.append(float(f"{t:.4g}"))
         timed.append(side)
         used.append(batch)
     if not timed:

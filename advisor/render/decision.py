@@ -8,7 +8,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from advisor.schema.cost import CostForecast, Hours
+from advisor.schema.cost import CostForecast, Spread
 from advisor.schema.decision import Cite, Gain, Recommendation
 
 MAX_REASONS = 5
@@ -61,11 +61,14 @@ def _bullets(items: list[Text]) -> Table:
 
 
 def figure(value: float) -> str:
-    """Three significant figures without an exponent: 0.0184, 8.48, 75.8, 2,470."""
+    """Three significant figures without an exponent: 0.0184, 8.48, 75.8, 2,470; below a
+    thousandth, that bound."""
+    if 0 < abs(value) < 0.001:
+        return "<0.001"
     return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
 
 
-def hours_words(hours: Hours) -> str:
+def hours_words(hours: Spread) -> str:
     return f"{figure(hours.mean)} ({figure(hours.low)} to {figure(hours.high)})"
 
 
@@ -95,9 +98,8 @@ def cost_table(cost: CostForecast) -> Table:
             row.append(hours_words(arm.price) if arm.price is not None else "-")
         if cost.budget_hours is not None:
             ok = arm.affordable
-            row.append(
-                Text("-" if ok is None else ("yes" if ok else "no"), style="green" if ok else "red")
-            )
+            words = "-" if ok is None else ("yes" if ok else "no")
+            row.append(Text(words, style="" if ok is None else ("green" if ok else "red")))
         table.add_row(*row)
     return table
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, PositiveFloat, model_validator
 
 from advisor.schema.base import Model
 from advisor.schema.vocabulary import Paradigm
@@ -53,8 +53,8 @@ class Schedule(Model):
     pool_images: int | None = Field(
         default=None,
         ge=1,
-        description="Images trained on per epoch; None when the schedule ran on datasets of "
-        "several sizes (then its steps are carried over as they are).",
+        description="Images trained on per epoch; None when no source gives it (a schedule in "
+        "steps is then carried over as its steps).",
     )
     epochs: float | None = Field(default=None, gt=0)
     steps: int | None = Field(default=None, ge=1)
@@ -97,6 +97,10 @@ class ThroughputFigure(Model):
 class Device(Model):
     id: str
     name: str
+    kind: Literal["cpu", "accelerator"] = Field(
+        description="A ratio between two architectures is carried only between devices of one "
+        "kind: what is cheap on a CPU core need not be on a GPU."
+    )
     figures: list[ThroughputFigure] = Field(min_length=1)
 
 
@@ -158,20 +162,28 @@ class Throughput(Model):
     device: str
     batch_sizes: list[int] = Field(description="Images per timed batch, per resolution.")
     resolutions: list[int] = Field(min_length=1)
-    forward: list[float] = Field(description="Images/s in inference, per resolution.")
-    train: list[float] = Field(
+    forward: list[PositiveFloat] | None = Field(
+        description="Images/s in inference, per resolution; None where a reference device "
+        "has no inference figure."
+    )
+    train: list[PositiveFloat] = Field(
         description="Images/s of forward, backward and an optimiser step, per resolution."
     )
     basis: str = Field(description="How it was measured, or which reference figure it is.")
+
+    @model_validator(mode="after")
+    def _one_reading_per_size(self) -> Throughput:
+        sizes = len(self.resolutions)
+        lists = [self.batch_sizes, self.train, *([self.forward] if self.forward else [])]
+        if any(len(values) != sizes for values in lists):
+            raise ValueError("one batch size and one rate per resolution timed")
+        return self
 
     def train_rate(self, resolution: int) -> float:
         """Training images/s at ``resolution``: the time per image is taken to grow linearly
         with the pixels between and beyond the resolutions timed (a fixed part per image and a
         part per pixel), which is what a convolution's cost does."""
         return _rate_at(self.resolutions, self.train, resolution)
-
-    def forward_rate(self, resolution: int) -> float:
-        return _rate_at(self.resolutions, self.forward, resolution)
 
 
 def _rate_at(resolutions: list[int], rates: list[float], resolution: int) -> float:
@@ -187,9 +199,9 @@ def _rate_at(resolutions: list[int], rates: list[float], resolution: int) -> flo
     return 1 / seconds if seconds > 0 else rates[low]
 
 
-class Hours(Model):
-    """Device-hours of one arm at full scale: the central schedule and the spread of the
-    published ones."""
+class Spread(Model):
+    """A central value with the least and the most the published schedules give: device-hours,
+    or their price."""
 
     mean: float = Field(ge=0)
     low: float = Field(ge=0)
@@ -200,12 +212,12 @@ class ArmCost(Model):
     arm: Paradigm
     pretraining_images: int = Field(ge=0, description="Image-passes of self-supervision.")
     finetuning_images: int = Field(ge=0, description="Image-passes of fine-tuning.")
-    hours: Hours | None = Field(
+    hours: Spread | None = Field(
         description="Device-hours on the device of ``CostForecast.device``; None when it cannot "
         "be forecast (``missing`` says why)."
     )
     missing: str | None = None
-    price: Hours | None = Field(default=None, description="Given --price-per-hour.")
+    price: Spread | None = Field(default=None, description="Given --price-per-hour.")
     affordable: bool | None = Field(
         default=None, description="Within --compute-budget; None when no budget was given."
     )
@@ -220,7 +232,9 @@ class CostForecast(Model):
     device_origin: Literal["measured", "reference"]
     architecture: str
     resolution: int
-    images_per_second: float = Field(description="Training images/s at ``resolution``.")
+    images_per_second: float = Field(
+        description="Training images/s at ``resolution`` (before the utilization)."
+    )
     arms: list[ArmCost]
     budget_hours: float | None = None
     price_per_hour: float | None = None

@@ -184,8 +184,9 @@ class Recommendation(Model):
         ge=0,
         le=1,
         description="Probability that the verdict is the better choice than the "
-        "other side (transfer vs the self-supervised family). In a toss-up it can be below 0.5: "
-        "tl is named there because it costs no pretraining, not because it is likelier to win.",
+        "other side (transfer vs the self-supervised family). It can be below 0.5 in a toss-up "
+        "(tl is named there because it costs no pretraining, not because it is likelier to win) "
+        "and when a compute budget set the likelier arm aside (cost.unbudgeted_verdict).",
     )
     toss_up: bool = Field(
         description="Neither side reaches the toss-up threshold: the expected gain is within the "

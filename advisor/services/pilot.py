@@ -50,7 +50,7 @@ def run_pilot(
     if html is not None and html.resolve() == (settings.out / "result.json").resolve():
         raise InputError("is the pilot's own result file, which `resume` reads", "html")
     result = runner.run(started)
-    analysis = with_recommendation(runner.analysis(), compute, runner.throughput())
+    analysis = with_recommendation(runner.analysis(), compute, runner.timed)
     analysis = combine(analysis, result)
     result = result.model_copy(update={"recommendation": analysis.recommendation})
     runner.store.save_result(result.model_dump_json(indent=2))

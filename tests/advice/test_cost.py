@@ -52,14 +52,25 @@ DEVICES = {
         {
             "id": "a100",
             "name": "a test GPU",
+            "kind": "accelerator",
             "figures": [
                 {"architecture": "resnet50", "precision": "amp", "train": 1000, "source": SOURCE},
                 {"architecture": "resnet50", "precision": "fp32", "train": 400, "source": SOURCE},
             ],
         },
         {
+            "id": "core",
+            "name": "a CPU core that times two networks",
+            "kind": "cpu",
+            "figures": [
+                {"architecture": "resnet50", "precision": "fp32", "train": 2, "source": SOURCE},
+                {"architecture": "resnet18", "precision": "fp32", "train": 20, "source": SOURCE},
+            ],
+        },
+        {
             "id": "bridge",
             "name": "a GPU that times two networks",
+            "kind": "accelerator",
             "figures": [
                 {"architecture": "resnet50", "precision": "amp", "train": 500, "source": SOURCE},
                 {"architecture": "resnet18", "precision": "amp", "train": 1500, "source": SOURCE},
@@ -185,7 +196,10 @@ def test_reference_figures_own_bridged_and_by_compute():
     fp32 = reference_throughput(costs, "a100", "resnet50", "fp32")
     assert fp32 is not None and fp32.train == [400]
     bridged = reference_throughput(costs, "a100", "resnet18")
-    assert bridged is not None and bridged.train == [pytest.approx(3000)]  # 1000 x 1500/500
+    # 1000 x 1500/500, from the other GPU: never the CPU core's ratio of 10, listed first
+    assert bridged is not None and bridged.train == [pytest.approx(3000)]
+    on_core = reference_throughput(costs, "core", "resnet18")
+    assert on_core is not None and on_core.train == [20]
     by_compute = reference_throughput(costs, "a100", "vitb")  # an alias
     assert by_compute is not None and by_compute.train == [pytest.approx(250)]  # 1000 x 4/16
     assert by_compute.architecture == "vit_base_patch16_224"
@@ -319,15 +333,15 @@ class _FixedSize(_Tiny):
         return super().forward(x)
 
 
-def _backbone(model: nn.Module) -> Backbone:
+def _backbone(model: nn.Module, spec: str) -> Backbone:
     pre = Preprocessing(64, 0.875, "bilinear", (0.5,) * 3, (0.5,) * 3)
-    return Backbone("random:tiny", "tiny", model, pre, False, "w", None)
+    return Backbone(spec, "tiny", model, pre, False, "w", None)
 
 
 def test_throughput_is_timed_at_the_pilot_and_full_scale_sizes_without_touching_the_weights():
     model = _Tiny()
     before = [p.detach().clone() for p in model.parameters()]
-    timed = measure_throughput(_backbone(model), torch.device("cpu"), "tiny")
+    timed = measure_throughput(_backbone(model, "random:tiny"), torch.device("cpu"), "tiny")
     assert timed is not None
     assert timed.resolutions == [64, 224]
     assert all(r > 0 and math.isfinite(r) for r in timed.train + timed.forward)
@@ -336,5 +350,39 @@ def test_throughput_is_timed_at_the_pilot_and_full_scale_sizes_without_touching_
 
 
 def test_a_size_the_network_cannot_take_is_left_out():
-    timed = measure_throughput(_backbone(_FixedSize()), torch.device("cpu"), "fixed")
+    timed = measure_throughput(
+        _backbone(_FixedSize(), "random:fixed"), torch.device("cpu"), "fixed"
+    )
     assert timed is not None and timed.resolutions == [64]
+
+
+def test_a_pilot_blend_keeps_to_the_budget():
+    """The literature's advice combined with a pilot applies the same budget: an arm the
+    budget cannot pay for is not named however the pilot measured it, and the flip names the
+    budget at which the blend's own verdict comes back."""
+    from helpers import STORED_PILOT
+
+    from advisor.advice.decide import combine_with_pilot
+    from advisor.schema.pilot import PilotResult
+
+    stored = PilotResult.model_validate_json(STORED_PILOT.read_text())
+    won = [
+        d.model_copy(update={"accuracy_points": 12.0, "low": 9.0, "high": 15.0})
+        if d.arm == "tl+ssl"
+        else d
+        for d in stored.differences
+    ]
+    pilot = stored.model_copy(update={"differences": won, "ssl_still_improving": False})
+    features = pilot.recommendation.features
+    free = combine_with_pilot(recommend(features), pilot)
+    assert free.verdict == "tl+ssl"
+    tight = ComputeSettings(budget_hours=1e-6)
+    budgeted = combine_with_pilot(recommend(features, compute=tight), pilot)
+    assert budgeted.cost is not None and budgeted.cost.budget_hours == 1e-6
+    assert budgeted.verdict == "tl" and budgeted.cost.unbudgeted_verdict == "tl+ssl"
+    assert sum(c.startswith("Your compute budget of") for c in budgeted.caveats) == 1
+    assert any("Even fine-tuning alone" in c for c in budgeted.caveats)
+    flip = next(f for f in budgeted.flip if f.feature == "compute_budget_hours")
+    assert flip.verdict == "tl+ssl"
+    restored = ComputeSettings(budget_hours=flip.value)
+    assert combine_with_pilot(recommend(features, compute=restored), pilot).verdict == "tl+ssl"
