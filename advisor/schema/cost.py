@@ -76,6 +76,11 @@ class Schedule(Model):
             raise ValueError(f"schedule {self.id}: give epochs or steps, not both or neither")
         if self.steps is not None and self.batch_size is None:
             raise ValueError(f"schedule {self.id}: steps need a batch_size")
+        if self.steps is not None and self.use != "finetune" and self.pool_images is None:
+            raise ValueError(
+                f"schedule {self.id}: pretraining steps carry over to another pool only as the "
+                "epochs they made of their own, so they need pool_images"
+            )
         if self.wall_hours is not None and self.hardware is None:
             raise ValueError(f"schedule {self.id}: a wall time needs its hardware")
         return self

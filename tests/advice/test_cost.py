@@ -386,3 +386,13 @@ def test_a_pilot_blend_keeps_to_the_budget():
     assert flip.verdict == "tl+ssl"
     restored = ComputeSettings(budget_hours=flip.value)
     assert combine_with_pilot(recommend(features, compute=restored), pilot).verdict == "tl+ssl"
+
+
+def test_pretraining_steps_need_the_pool_they_ran_on():
+    from pydantic import ValidationError
+
+    steps = {"epochs": None, "steps": 100, "batch_size": 10, "pool_images": None}
+    with pytest.raises(ValidationError, match="pool_images"):
+        Schedule.model_validate(schedule(**steps))
+    tuning = Schedule.model_validate(schedule(use="finetune", **steps))
+    assert image_passes(tuning, 123) == image_passes(tuning, 456) == 100 * 10 * 2
