@@ -13,10 +13,11 @@ from .domain import (
     prediction_entropy,
     proxy_a_distance,
 )
-from .transferability import h_score, h_score_shrinkage, leep, logme, nce
+from .transferability import LogMEScore, h_score, h_score_shrinkage, leep, logme, logme_score, nce
 
 __all__ = [
     "CVScore",
+    "LogMEScore",
     "batchnorm_divergence",
     "calibrated_gap",
     "class_separation",
@@ -26,6 +27,7 @@ __all__ = [
     "leep",
     "linear_probe_accuracy",
     "logme",
+    "logme_score",
     "nce",
     "prediction_entropy",
     "proxy_a_distance",

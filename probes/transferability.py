@@ -14,14 +14,17 @@ at least two classes; on one class every score is degenerate (LEEP and NCE would
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy import sparse
+from scipy.optimize import minimize_scalar
 from sklearn.covariance import ledoit_wolf_shrinkage
 
 from .validation import as_matrix, check_features_labels, encode_labels
 
-__all__ = ["h_score", "h_score_shrinkage", "leep", "logme", "nce"]
+__all__ = ["LogMEScore", "h_score", "h_score_shrinkage", "leep", "logme", "logme_score", "nce"]
 
 # LogME's fixed-point iteration usually settles in a handful of steps when N >> D, but only
 # slowly (linearly) when D is close to or above N, where the reference code's cap of 11 steps
@@ -29,6 +32,11 @@ __all__ = ["h_score", "h_score_shrinkage", "leep", "logme", "nce"]
 # iterations cost O(C k) each against the O(N D^2) decomposition, so the cap is only a backstop.
 _LOGME_TOL = 1e-10
 _LOGME_MAX_ITER = 2000
+_EPS = np.finfo(np.float64).eps
+# When the features have full rank N, t = alpha / beta is searched on this many points spread
+# evenly in log t over its whole useful range (up to ~110 e-folds: under half an e-fold apart,
+# finer than any feature of the evidence in t), before the best one is refined.
+_LOGME_GRID = 257
 
 
 def _class_sums(values: np.ndarray, codes: np.ndarray, classes: int) -> np.ndarray:
@@ -43,10 +51,32 @@ def _rank_cutoff(eigenvalues: np.ndarray, size: int) -> np.ndarray:
     (the largest eigenvalue times size times machine epsilon, numpy's matrix_rank tolerance).
     Below it an eigenvalue's direction is noise, and dividing by it would only amplify noise."""
     top = eigenvalues.max(initial=0.0)
-    return eigenvalues > top * size * np.finfo(np.float64).eps
+    return eigenvalues > top * size * _EPS
+
+
+@dataclass(frozen=True)
+class LogMEScore:
+    """LogME with a word on how its value was reached.
+
+    ``noise_free_limit`` is True when, for at least one class, the evidence has no maximum but a
+    finite supremum approached as the noise precision beta grows without bound, and ``value``
+    averages that supremum in. This can happen only when there are no more images than features
+    and the images' feature vectors are linearly independent (F F^T has full rank N): a linear
+    model then interpolates every one-hot target exactly, and for a target that the features'
+    large directions explain well the evidence keeps rising as the noise variance 1 / beta falls
+    to zero. The reference code (thuml/LogME) gives a finite number there only because it stops
+    after a fixed number of steps; the value here is the limit its iterates approach."""
+
+    value: float
+    noise_free_limit: bool
 
 
 def logme(features: ArrayLike, labels: ArrayLike) -> float:
+    """LogME's value alone: ``logme_score(features, labels).value``."""
+    return logme_score(features, labels).value
+
+
+def logme_score(features: ArrayLike, labels: ArrayLike) -> LogMEScore:
     """LogME (You et al., ICML 2021, "LogME: Practical Assessment of Pre-trained Models for
     Transfer Learning"; fixed-point algorithm of You et al., JMLR 2022, "Ranking and Tuning
     Pre-trained Models"): the log marginal likelihood per sample of a Bayesian linear regression
@@ -56,13 +86,30 @@ def logme(features: ArrayLike, labels: ArrayLike) -> float:
     paper's code.
 
     All classes share the features, so one eigendecomposition of the smaller Gram matrix
-    (F^T F when N >= D, else F F^T) serves every class, and the per-class fixed-point updates
-    run as one vectorised iteration over classes. The per-class targets enter only through their
-    projections x = U^T y on the left singular vectors; when N >= D these come from the class
-    sums F^T y = V S x, without forming the N x D matrix U. Directions with zero singular value
-    (D > N, dead or collinear features) add log(alpha) to both the prior and the determinant
-    term of the evidence and cancel; dropping them keeps the value equal to the
+    (F^T F when N >= D, else F F^T) serves every class. The per-class targets enter only through
+    their projections x = U^T y on the left singular vectors; when N >= D these come from the
+    class sums F^T y = V S x, without forming the N x D matrix U. Directions with zero singular
+    value (D > N, dead or collinear features) add log(alpha) to both the prior and the
+    determinant term of the evidence and cancel; dropping them keeps the value equal to the
     all-D-dimensions formula of the ICML paper.
+
+    How the maximum is found depends on the rank k of the features against N:
+
+    - k < N (always when N > D): the per-class fixed-point updates, as one vectorised iteration
+      over classes. The evidence falls without bound as beta grows, so its maximum is inside
+      the plane or, for a target the features say nothing about, the noise-only limit
+      alpha -> infinity. If instead a class's indicator lies exactly in the features' span, the
+      evidence has no maximum and this raises ``ValueError``: the model's covariance is singular
+      along the N - k directions that no image's features reach, the target has no component
+      there, and its density grows without bound as the noise variance shrinks. That happens
+      when some images' features are linear combinations of others' (the same image twice,
+      every image of a class with the same features) and the features fit the labels exactly.
+    - k = N (N <= D, independent images): the evidence stays finite as beta grows, and it is
+      flat in t = alpha / beta near t = 0, so updates that stall there cannot be told from ones
+      that have arrived; from the reference's start alpha = beta = 1 they stall whenever the
+      features' scale puts t = 1 on that plateau. The search is made on the evidence maximised
+      over alpha in closed form, a function of t alone, over every scale of t, and the
+      supremum may be its limit at t = 0 (see ``LogMEScore`` and ``_full_rank_supremum``).
     """
     f, y, classes = check_features_labels(features, labels)
     if not np.any(f):
@@ -79,15 +126,29 @@ def logme(features: ArrayLike, labels: ArrayLike) -> float:
         keep = _rank_cutoff(sigma, n)
         sigma, u = sigma[keep], u[:, keep]
         x2 = _class_sums(u, y, classes) ** 2
+    if len(sigma) == n:
+        # every target lies in the features' span: |y|^2 - sum x^2 is only rounding here
+        evidence, limit = _full_rank_supremum(sigma, x2, n)
+        return LogMEScore(float(np.mean(evidence)), bool(np.any(limit)))
     counts = np.bincount(y, minlength=classes).astype(np.float64)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        evidence = _max_log_evidence(sigma, x2, counts, n)
-    if not np.all(np.isfinite(evidence)):
+    outside = np.maximum(counts - x2.sum(axis=1), 0.0)
+    # a part outside the span no larger than the rounding of that subtraction is none
+    if np.any(outside <= counts * n * _EPS):
         raise ValueError(
-            "LogME has no maximum here: the features fit the labels exactly (for instance, "
-            "every image of a class has the same features), so the evidence grows without bound"
+            "LogME has no maximum here: the features fit the labels exactly although some "
+            "images' features are linear combinations of other images' (for instance, the same "
+            "image twice, or every image of a class with the same features), so the evidence "
+            "grows without bound"
         )
-    return float(np.mean(evidence))
+    evidence = _max_log_evidence(sigma, x2, outside, n)
+    return LogMEScore(float(np.mean(np.maximum(evidence, _noise_only(counts, n)))), False)
+
+
+def _noise_only(y2: np.ndarray, n: int) -> np.ndarray:
+    """Log evidence per sample in the limit alpha -> infinity, where the prior pins the weights
+    to zero and the model is noise alone, y ~ N(0, I / beta), at its best beta = N / |y|^2. It
+    is finite for every target and is the supremum for one the features carry nothing about."""
+    return -0.5 * (np.log(2.0 * np.pi * y2 / n) + 1.0)
 
 
 def _evidence(
@@ -101,8 +162,8 @@ def _evidence(
     """Log evidence per sample at (alpha, beta) for each target, with the posterior mean m taken
     at t = alpha / beta, and the statistics MacKay's updates need: gamma (the effective number of
     parameters), N - gamma, |m|^2 and |y - F m|^2. N - gamma is summed from t / (sigma + t)
-    rather than subtracted, because when D >= N the fit can become exact, gamma tends to N and
-    the difference would cancel to zero or below."""
+    rather than subtracted, because gamma can come close to N and the difference would lose
+    its digits."""
     t = (alpha / beta)[:, None]
     shrink = sigma / (sigma + t)
     lift = t / (sigma + t)
@@ -120,22 +181,27 @@ def _evidence(
     return evidence, gamma, rest, m2, res2
 
 
-def _max_log_evidence(sigma: np.ndarray, x2: np.ndarray, y2: np.ndarray, n: int) -> np.ndarray:
-    """Maximised log evidence per sample for each target, given the squared singular values
-    sigma [k], the squared projections x2 [C, k] of each target on the left singular vectors and
-    each target's squared norm y2 [C] (the part of y outside the features' span only adds to
-    the residual). MacKay's updates alpha = gamma / |m|^2, beta = (N - gamma) / |y - F m|^2,
-    iterated for every class at once until the evidence stops moving.
+def _max_log_evidence(sigma: np.ndarray, x2: np.ndarray, outside: np.ndarray, n: int) -> np.ndarray:
+    """Maximised log evidence per sample for each target when the features have rank k < N,
+    given the squared singular values sigma [k], the squared projections x2 [C, k] of each
+    target on the left singular vectors and the squared norm outside [C] > 0 of each target's
+    part outside the features' span (it only adds to the residual). MacKay's updates
+    alpha = gamma / |m|^2, beta = (N - gamma) / |y - F m|^2, iterated for every class at once
+    until the evidence stops moving.
 
-    Convergence is judged on the evidence, not on alpha / beta: when D >= N the maximum can lie
-    at the boundary beta -> infinity (the targets are interpolated exactly), where t = alpha /
-    beta keeps shrinking geometrically while the evidence settles at its limit."""
-    outside = np.maximum(y2 - x2.sum(axis=1), 0.0)
-    alpha = np.ones(len(y2))
-    beta = np.ones(len(y2))
+    Convergence is judged on the evidence, not on alpha / beta: when the features tell nothing
+    about a target the updates drift towards alpha -> infinity, where t = alpha / beta keeps
+    growing geometrically while the evidence settles at its noise-only limit, which the caller
+    compares against. A target with no projection at all (x = 0: the feature vectors of its
+    class sum to zero, as when they are all zero) is not iterated, since its first
+    alpha = gamma / |m|^2 would be gamma / 0; the noise-only limit is its supremum."""
+    alpha = np.ones(len(outside))
+    beta = np.ones(len(outside))
     evidence, gamma, rest, m2, res2 = _evidence(alpha, beta, sigma, x2, outside, n)
-    active = np.arange(len(y2))
+    active = np.flatnonzero(m2 > 0)
     for _ in range(_LOGME_MAX_ITER):
+        if not active.size:
+            break
         alpha[active] = gamma[active] / m2[active]
         beta[active] = rest[active] / res2[active]
         updated = _evidence(alpha[active], beta[active], sigma, x2[active], outside[active], n)
@@ -143,9 +209,64 @@ def _max_log_evidence(sigma: np.ndarray, x2: np.ndarray, y2: np.ndarray, n: int)
         for whole, part in zip((evidence, gamma, rest, m2, res2), updated, strict=True):
             whole[active] = part
         active = active[moving]
-        if not active.size:
-            break
     return evidence
+
+
+def _rise_above_noise_free(
+    t: np.ndarray, sigma: np.ndarray, x2: np.ndarray, q: np.ndarray, n: int
+) -> np.ndarray:
+    """For features of full rank k = N: the log evidence per sample at t = alpha / beta [G],
+    maximised over alpha, minus its limit at t = 0, for each target [C, G].
+
+    With no part of any target outside the span, the evidence of ``_evidence`` is
+    -0.5 (sum log(sigma + t) - N log(alpha) + alpha S(t) + N log(2 pi)) / N with
+    S(t) = sum x^2 / (sigma + t); at its best alpha = N / S(t) it is
+    -0.5 (sum log(sigma + t) / N + log(S(t) / N) + 1 + log(2 pi)). Its limit at t = 0 has
+    sigma for sigma + t and Q = S(0) = sum x^2 / sigma for S(t). The difference,
+    -0.5 (sum log1p(t / sigma) / N + log(S(t) / Q)), is formed directly, with
+    S(t) / Q = 1 - t sum x^2 / (sigma (sigma + t)) / Q through log1p while that is near 1, so
+    that its sign stays right where it is far smaller than the evidence itself."""
+    inverse = 1.0 / (sigma + t[:, None])  # [G, k]
+    drop = t * (x2 @ (inverse / sigma).T) / q[:, None]  # 1 - S(t) / Q
+    log_ratio = np.where(
+        drop < 0.5,
+        np.log1p(-np.minimum(drop, 0.5)),
+        np.log((x2 @ inverse.T) / q[:, None]),
+    )
+    return -0.5 * (np.log1p(t[:, None] / sigma).sum(axis=1) / n + log_ratio)
+
+
+def _full_rank_supremum(sigma: np.ndarray, x2: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Supremum of the log evidence per sample for each target when the features have full rank
+    k = N (arguments as for ``_max_log_evidence``), and whether it is the limit beta -> infinity.
+
+    Every target is then interpolated exactly by the minimum-norm weights, of squared norm
+    Q = sum x^2 / sigma, and as t = alpha / beta -> 0 the evidence tends to
+    -0.5 (sum log(sigma) / N + log(Q / N) + 1 + log(2 pi)), at alpha = N / Q: in
+    ``_evidence``, 0.5 N log(beta) - 0.5 sum log(1 + sigma / t) tends to
+    0.5 N log(alpha) - 0.5 sum log(sigma), beta |y - F m|^2 to 0 and alpha |m|^2 to alpha Q.
+    Its rise above that limit (``_rise_above_noise_free``) is searched over t on a grid from
+    min sigma * eps to max sigma / eps, beyond which every sigma + t rounds to sigma or to t,
+    then refined by Brent's method around the grid's best point; its value as t -> infinity is
+    the noise-only limit. The supremum is the limit at t = 0 when nothing rises above it."""
+    q = (x2 / sigma).sum(axis=1)
+    noise_free = -0.5 * (np.log(sigma).sum() / n + np.log(q / n) + 1.0 + np.log(2.0 * np.pi))
+    log_t = np.linspace(np.log(sigma.min() * _EPS), np.log(sigma.max() / _EPS), _LOGME_GRID)
+    grid = _rise_above_noise_free(np.exp(log_t), sigma, x2, q, n)
+    best = grid.max(axis=1)
+    for c, i in enumerate(grid.argmax(axis=1)):
+        refined = minimize_scalar(
+            lambda s, c=c: (
+                -_rise_above_noise_free(np.exp([s]), sigma, x2[c : c + 1], q[c : c + 1], n)[0, 0]
+            ),
+            bounds=(log_t[max(i - 1, 0)], log_t[min(i + 1, len(log_t) - 1)]),
+            method="bounded",
+            options={"xatol": 1e-10},
+        )
+        best[c] = max(best[c], -refined.fun)
+    rise = np.maximum(best, _noise_only(x2.sum(axis=1), n) - noise_free)
+    limit = rise <= 0.0
+    return noise_free + np.maximum(rise, 0.0), limit
 
 
 def leep(source_probs: ArrayLike, labels: ArrayLike) -> float:

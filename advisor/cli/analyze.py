@@ -138,8 +138,9 @@ def analyze(
     data problems, domain gap and transferability."""
     from rich.console import Console
 
-    from advisor.cli.output import destination, emit, emit_page, progress_on_stderr
+    from advisor.cli.output import destination, emit, emit_page
     from advisor.probing.settings import ProbeSettings
+    from advisor.progress import progress_on_stderr
     from advisor.render.analysis import render_analysis
     from advisor.render.decision import render_recommendation
     from advisor.schema.analysis import Declared

@@ -45,7 +45,7 @@ def input_error_line(exc: InputError) -> str:
 
 def fail(message: str, code: int) -> None:
     first_line = " ".join(message.split())
-    prefix = "advisor: " if code == 130 else "advisor: error: "
+    prefix = "advisor: error: " if code in (1, 2) else "advisor: "
     print(f"{prefix}{first_line}", file=sys.stderr)
     sys.exit(code)
 

@@ -36,7 +36,8 @@ def decide(
     on a reference device."""
     from rich.console import Console
 
-    from advisor.cli.output import TerminalProgress, destination, emit
+    from advisor.cli.output import destination, emit
+    from advisor.progress import TerminalProgress
     from advisor.render.decision import render_recommendation
     from advisor.services import decide as service
 

@@ -86,10 +86,11 @@ def pilot(
     it measured with the literature's advice."""
     from rich.console import Console
 
-    from advisor.cli.output import destination, emit, emit_page, progress_on_stderr
+    from advisor.cli.output import destination, emit, emit_page
     from advisor.pilot.budget import parse_budget
     from advisor.pilot.interrupt import PilotInterrupted
     from advisor.pilot.settings import PilotSettings
+    from advisor.progress import progress_on_stderr
     from advisor.render.pilot import render_pilot
     from advisor.services import pilot as service
 

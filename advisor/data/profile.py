@@ -40,6 +40,11 @@ from advisor.schema.profile import (
 from advisor.schema.vocabulary import EVALUATION_SPLITS
 
 SPLIT_ORDER = ("train", "val", "test", "unsplit")
+EVALUATION_ORDER = ("test", "val")
+"""The split a model is scored on: test, or val when no test image has a label. The pilot too
+scores every arm on the dataset's own test or val images (``advisor/pilot/data.py``)."""
+NAMED_CLASSES = 5
+"""Classes a notice names before it gives the rest as a count."""
 KIND_ORDER = {kind: i for i, kind in enumerate(ProblemKind)}
 
 
@@ -111,7 +116,7 @@ def build_profile(
         formats=dict(Counter(f.format or "unknown" for f in kept).most_common()),
         bytes=sum(f.size for f in kept),
         problems=problems,
-        notices=_notices(found, statuses, facts),
+        notices=_notices(found, statuses, facts) + _unevaluated_classes(images),
         quality=quality,
     )
 
@@ -352,4 +357,32 @@ def _notices(
         Notice(kind=kind, count=len(paths), paths=list(paths), detail=detail)
         for kind, paths, detail in candidates
         if paths
+    ]
+
+
+def _unevaluated_classes(images: Sequence[Entry]) -> list[Notice]:
+    """A notice for the classes that have labeled training images (outside val/test) but none
+    in the evaluation split: test, or val when test has no labeled image. Classes with labels
+    only in val/test are the reverse, reported as the imbalance's ``missing_classes``."""
+    labeled = [e for e in images if e.label is not None]
+    evaluation = next((s for s in EVALUATION_ORDER if any(e.split == s for e in labeled)), None)
+    if evaluation is None:
+        return []  # nothing to score on: the pilot holds out images of every class itself
+    scored = {e.label for e in labeled if e.split == evaluation}
+    unscored = [e for e in labeled if e.split not in EVALUATION_SPLITS and e.label not in scored]
+    if not unscored:
+        return []
+    counts = Counter(e.label for e in unscored)
+    names = sorted(counts)
+    shown = ", ".join(f"'{c}' {counts[c]:,}" for c in names[:NAMED_CLASSES])
+    if len(names) > NAMED_CLASSES:
+        shown += f" and {len(names) - NAMED_CLASSES:,} more classes"
+    detail = (
+        f"training images in classes with no {evaluation} images ({shown}): {evaluation} "
+        "scores will never measure these classes, nor will the pilot, which scores every arm "
+        f"on the {evaluation} images; move some of their images into {evaluation}"
+    )
+    paths = [e.path for e in unscored]
+    return [
+        Notice(kind=NoticeKind.unevaluated_classes, count=len(paths), paths=paths, detail=detail)
     ]

@@ -22,6 +22,7 @@ from advisor.probes import (
     leep,
     linear_probe_accuracy,
     logme,
+    logme_score,
     nce,
     prediction_entropy,
     proxy_a_distance,
@@ -32,6 +33,12 @@ from advisor.probing.scale import GapScale
 from advisor.schema.probes import DomainGap, Granularity, Measurement, Transferability
 
 MIN_PER_CLASS = 2
+
+LOGME_LIMIT = (
+    "; here its supremum as the noise vanishes: with no more images than features, each "
+    "image's features independent of the others', a linear model fits the labels exactly"
+)
+"""Added to LogME's meaning when its value is that limit, not a maximum."""
 
 
 def divergence_from_source(
@@ -231,8 +238,18 @@ def transferability_readings(
         nce_m = value("nce", lambda: nce(logits[:n].argmax(axis=1), y))
     else:
         leep_m, nce_m = skipped(meanings["leep"], head, n), skipped(meanings["nce"], head, n)
+    limits: list[bool] = []
+
+    def logme_value() -> float:
+        score = logme_score(x, y)
+        limits.append(score.noise_free_limit)
+        return score.value
+
+    logme_m = value("logme", logme_value)
+    if any(limits):
+        logme_m = logme_m.model_copy(update={"meaning": meanings["logme"] + LOGME_LIMIT})
     return Transferability(
-        logme=value("logme", lambda: logme(x, y)),
+        logme=logme_m,
         leep=leep_m,
         nce=nce_m,
         h_score=value("h_score", lambda: h_score(x, y)),

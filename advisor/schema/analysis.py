@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from advisor.schema.base import Model
+from advisor.schema.base import Displayed, Model
 from advisor.schema.decision import Recommendation
 from advisor.schema.probes import Probes
 from advisor.schema.profile import Profile
@@ -24,7 +24,7 @@ class Declared(Model):
     pool: PoolRelation | None = None
 
 
-class Analysis(Model):
+class Analysis(Displayed):
     """What advisor analyze --json writes: the profile of a dataset."""
 
     schema_version: Literal["1.0"] = SCHEMA_VERSION

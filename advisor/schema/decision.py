@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from advisor.schema.base import Model
+from advisor.schema.base import Displayed, Model
 from advisor.schema.cost import CostForecast
 from advisor.schema.vocabulary import (
     SCHEMA_VERSION,
@@ -173,7 +173,7 @@ class PilotEvidence(Model):
     weight: float = Field(ge=0, le=1, description="Share of the combined estimate from the pilot.")
 
 
-class Recommendation(Model):
+class Recommendation(Displayed):
     """What advisor decide --json writes, and the recommendation section of analyze."""
 
     schema_version: Literal["1.0"] = SCHEMA_VERSION

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from advisor.schema.base import Model
+from advisor.schema.base import Displayed, Model
 from advisor.schema.decision import Gain, Recommendation
 from advisor.schema.vocabulary import SCHEMA_VERSION, ArmName, SslMethod
 
@@ -128,7 +128,7 @@ class PairedDifference(Model):
     level: float
 
 
-class PilotResult(Model):
+class PilotResult(Displayed):
     """What advisor pilot --json writes: the plan, every arm's scores, the paired differences
     against transfer, the learning curves and the measured winner."""
 

@@ -39,6 +39,7 @@ class NoticeKind(StrEnum):
     transparency = "transparency"
     animated = "animated"
     grayscale_as_rgb = "grayscale_as_rgb"
+    unevaluated_classes = "unevaluated_classes"
 
 
 class Notice(Model):

@@ -154,11 +154,24 @@ class Page:
     size: int
 
 
-def write_report_of(paths: Sequence[Path], output: Path) -> Page:
-    """``advisor report``: read every document first (a bad one fails before anything is
-    written), then write the page for all of them."""
-    documents = [read_document(path) for path in paths]
-    check_output_path(output, protected_folders(documents), inputs=paths)
+def write_documents(
+    documents: Sequence[Document], output: Path, inputs: Sequence[Path] = ()
+) -> Page:
+    """The page for these documents, written atomically to ``output``, which may be neither
+    one of the ``inputs`` nor inside a data folder the documents came from."""
+    check_output_path(output, protected_folders(documents), inputs=inputs)
     html = report_html(documents)
     write_atomically(output, html)
     return Page(output, len(html.encode("utf-8")))
+
+
+def write_summary(documents: Sequence[Document], output: Path | None) -> str:
+    """``advisor report --markdown``: every document's summary, one after the other, written
+    atomically to ``output`` when one is given."""
+    from advisor.render.markdown import summary
+
+    text = "\n".join(summary(doc.body) for doc in documents)
+    if output is not None:
+        check_output_path(output, protected_folders(documents))
+        write_atomically(output, text)
+    return text

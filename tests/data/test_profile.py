@@ -22,6 +22,7 @@ from helpers import (
 from PIL import Image
 
 from advisor.data.images import inspect_file, is_gray_rgb, open_rgb, pixel_limit
+from advisor.schema.profile import Notice, Profile
 from advisor.services.analyze import AnalyzeSettings, analyze
 
 # --- unreadable -------------------------------------------------------------------------------
@@ -378,3 +379,78 @@ def test_short_sides_are_counted_in_bins_that_double(tmp_path: Path) -> None:
         (64, 128, 1),
         (128, 256, 1),
     ]
+
+
+# --- classes the evaluation split never scores ------------------------------------------------
+
+
+def unevaluated(profile: Profile) -> Notice | None:
+    """The notice of training classes with no evaluation images, or None."""
+    return next((n for n in profile.notices if n.kind == "unevaluated_classes"), None)
+
+
+def test_a_class_with_training_images_and_none_in_test_is_noticed(tmp_path: Path) -> None:
+    make_class_folders(tmp_path / "train", {"a": 3, "b": 2}, seed=0)
+    make_class_folders(tmp_path / "test", {"a": 2}, seed=100)
+    profile = profile_of(tmp_path)
+    notice = unevaluated(profile)
+    assert notice is not None
+    assert notice.count == 2
+    assert notice_paths(profile, "unevaluated_classes") == [
+        str(tmp_path / "train" / "b" / f"img_{i}.png") for i in range(2)
+    ]
+    assert "'b' 2" in notice.detail and "'a'" not in notice.detail
+    assert "no test images" in notice.detail and "pilot" in notice.detail
+    assert profile.imbalance is not None and profile.imbalance.missing_classes == []
+
+
+def test_classes_split_evenly_over_train_and_test_give_no_notice(tmp_path: Path) -> None:
+    make_class_folders(tmp_path / "train", {"a": 3, "b": 3}, seed=0)
+    make_class_folders(tmp_path / "test", {"a": 2, "b": 2}, seed=100)
+    assert unevaluated(profile_of(tmp_path)) is None
+
+
+def test_without_an_evaluation_split_no_class_is_noticed(tmp_path: Path) -> None:
+    make_class_folders(tmp_path / "train", {"a": 3, "b": 3})
+    assert unevaluated(profile_of(tmp_path)) is None
+    write_png(tmp_path / "test" / "u.png", 50)  # an unlabeled test image scores nothing
+    profile = profile_of(tmp_path)
+    assert (profile.splits["test"].labeled, profile.splits["test"].unlabeled) == (0, 1)
+    assert unevaluated(profile) is None
+
+
+def test_val_is_the_evaluation_split_when_there_is_no_test(tmp_path: Path) -> None:
+    make_class_folders(tmp_path / "train", {"a": 2, "b": 2, "c": 1}, seed=0)
+    make_class_folders(tmp_path / "val", {"a": 1, "b": 1}, seed=100)
+    notice = unevaluated(profile_of(tmp_path))
+    assert notice is not None
+    assert notice.paths == [str(tmp_path / "train" / "c" / "img_0.png")]
+    assert "no val images ('c' 1)" in notice.detail
+
+
+def test_test_is_the_evaluation_split_even_when_val_has_the_class(tmp_path: Path) -> None:
+    make_class_folders(tmp_path / "train", {"a": 2, "b": 2}, seed=0)
+    make_class_folders(tmp_path / "val", {"a": 1, "b": 1}, seed=100)
+    make_class_folders(tmp_path / "test", {"a": 1}, seed=200)
+    notice = unevaluated(profile_of(tmp_path))
+    assert notice is not None and notice.count == 2  # the training images only, not val's
+    assert "no test images ('b' 2)" in notice.detail
+
+
+def test_many_unevaluated_classes_are_named_in_part_and_counted(tmp_path: Path) -> None:
+    names = [f"c{i}" for i in range(8)]
+    make_class_folders(tmp_path / "train", {"a": 1, **dict.fromkeys(names, 1)}, seed=0)
+    make_class_folders(tmp_path / "test", {"a": 1}, seed=100)
+    notice = unevaluated(profile_of(tmp_path))
+    assert notice is not None and notice.count == 8
+    assert "'c0' 1, 'c1' 1, 'c2' 1, 'c3' 1, 'c4' 1 and 3 more classes" in notice.detail
+    assert "'c5'" not in notice.detail
+
+
+def test_a_class_only_in_test_is_a_missing_class_not_this_notice(tmp_path: Path) -> None:
+    make_class_folders(tmp_path / "train", {"a": 2}, seed=0)
+    make_class_folders(tmp_path / "test", {"a": 1, "b": 1}, seed=100)
+    profile = profile_of(tmp_path)
+    assert unevaluated(profile) is None
+    assert profile.imbalance is not None and profile.imbalance.missing_classes == ["b"]
+    assert "no training images at all for b" in profile.imbalance.reading
