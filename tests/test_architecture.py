@@ -163,3 +163,15 @@ def test_errors_below_the_command_line_name_parameters_not_flags() -> None:
                 ]
                 spelt += [(module, node.lineno, t) for t in texts if flag.search(t)]
     assert not spelt
+
+
+def test_every_package_is_installed() -> None:
+    """A folder of modules missing from pyproject's list installs without them (``pip install .``
+    left the Python API out once)."""
+    import tomllib
+
+    listed = set(
+        tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
+    packages = {module for module, path in MODULES.items() if path.name == "__init__.py"}
+    assert packages <= listed, sorted(packages - listed)
