@@ -168,6 +168,7 @@ def test_a_probe_without_a_number_says_why_and_warns_nobody(
         return 0.5
 
     monkeypatch.setattr(readings_module, "logme", refuses)
+    monkeypatch.setattr(readings_module, "logme_score", refuses)
     monkeypatch.setattr(readings_module, "h_score", warns)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
