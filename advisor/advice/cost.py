@@ -143,7 +143,7 @@ def _reference(arch: str, name: str, rate: float, batch: int | None, basis: str)
     return Throughput(
         architecture=arch,
         device=name,
-        batch_sizes=[batch or 1],
+        batch_sizes=[batch],
         resolutions=[FULL_SCALE_RESOLUTION],
         forward=None,
         train=[rate],

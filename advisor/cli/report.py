@@ -66,7 +66,6 @@ def report(
     from rich.console import Console
 
     from advisor.errors import InputError
-    from advisor.render.markdown import failures
     from advisor.services import report as service
 
     err = Console(stderr=True, quiet=quiet)
@@ -87,7 +86,6 @@ def report(
             f"{'s' if len(documents) != 1 else ''})",
             style="dim",
         )
-    wanted = {str(item) for item in fail_on or []}
-    found = [f"{doc.name}: {what}" for doc in read for what in failures(doc.body, wanted)]
+    found = service.gate(read, {str(item) for item in fail_on or []})
     if found:
         fail("; ".join(found), FOUND)

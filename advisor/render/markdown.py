@@ -87,15 +87,3 @@ def summary(document: Body) -> str:
             lines += _verdict(document.recommendation)
         lines += _pilot(document)
     return "\n".join(lines) + "\n"
-
-
-def failures(document: Body, fail_on: set[str]) -> list[str]:
-    """What a pipeline asked to fail on and this document shows: ``problems`` (any problem in
-    the data), ``toss-up`` (no verdict either way)."""
-    found = []
-    if "problems" in fail_on and isinstance(document, Analysis) and document.profile.problems:
-        found.append(f"{len(document.profile.problems):,} problems in the data")
-    rec = document if isinstance(document, Recommendation) else document.recommendation
-    if "toss-up" in fail_on and rec is not None and rec.toss_up:
-        found.append("the verdict is a toss-up")
-    return found

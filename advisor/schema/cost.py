@@ -165,7 +165,9 @@ class Throughput(Model):
 
     architecture: str
     device: str
-    batch_sizes: list[int] = Field(description="Images per timed batch, per resolution.")
+    batch_sizes: list[int | None] = Field(
+        description="Images per timed batch, per resolution (None: the source does not say)."
+    )
     resolutions: list[int] = Field(min_length=1)
     forward: list[PositiveFloat] | None = Field(
         description="Images/s in inference, per resolution; None where a reference device "

@@ -165,6 +165,20 @@ def write_documents(
     return Page(output, len(html.encode("utf-8")))
 
 
+def gate(documents: Sequence[Document], fail_on: set[str]) -> list[str]:
+    """What a pipeline asked to fail on and the documents show, one line each: ``problems``
+    (any problem in an analysed dataset), ``toss-up`` (a verdict that names no side)."""
+    found = []
+    for doc in documents:
+        body = doc.body
+        if "problems" in fail_on and isinstance(body, Analysis) and body.profile.problems:
+            found.append(f"{doc.name}: {len(body.profile.problems):,} problems in the data")
+        rec = body if isinstance(body, Recommendation) else body.recommendation
+        if "toss-up" in fail_on and rec is not None and rec.toss_up:
+            found.append(f"{doc.name}: the verdict is a toss-up")
+    return found
+
+
 def write_summary(documents: Sequence[Document], output: Path | None) -> str:
     """``advisor report --markdown``: every document's summary, one after the other, written
     atomically to ``output`` when one is given."""
