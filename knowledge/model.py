@@ -1,4 +1,5 @@
-"""The fitted gain model as data: what a self-supervised arm gains over supervised transfer, as a
+"""The fitted gain models as data: what a self-supervised arm gains over supervised transfer
+(``model.json``), and what self-training gains over it (``self_training.json``), each a
 meta-regression on the setting's moderators with a random effect per study.
 
 The gain is modelled on the asinh scale, because the studies report different metrics, from AUC
@@ -21,6 +22,9 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 MODEL_FILE = "model.json"
+SELF_TRAINING_FILE = "self_training.json"
+"""The self-training model (``tl+st`` against ``tl``): the same form on its own comparisons and
+terms (``advisor knowledge fit --self-training``)."""
 
 
 class FitMetrics(BaseModel):
@@ -89,8 +93,18 @@ class GainModel(BaseModel):
         return next((c for c in self.rule_checks if c.rule == rule), None)
 
 
+def _read(name: str) -> GainModel:
+    text = resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
+    return GainModel.model_validate(json.loads(text))
+
+
 @cache
 def load_model() -> GainModel:
     """The shipped model (rebuilt by ``advisor knowledge fit``)."""
-    text = resources.files(__package__).joinpath(MODEL_FILE).read_text(encoding="utf-8")
-    return GainModel.model_validate(json.loads(text))
+    return _read(MODEL_FILE)
+
+
+@cache
+def load_self_training_model() -> GainModel:
+    """The shipped self-training model (rebuilt by ``advisor knowledge fit --self-training``)."""
+    return _read(SELF_TRAINING_FILE)

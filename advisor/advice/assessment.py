@@ -7,9 +7,10 @@ from typing import Any
 
 from advisor.advice.moderators import moderators
 from advisor.advice.rules import fired_rules
+from advisor.advice.self_training import SelfTrainingEstimate, estimate
 from advisor.knowledge.base import KnowledgeBase
 from advisor.knowledge.model import GainModel
-from advisor.schema.vocabulary import SSL_ARMS, TRANSFER, Paradigm
+from advisor.schema.vocabulary import SELF_TRAINING, SSL_ARMS, TRANSFER, Paradigm
 
 TOSS_UP = 0.6
 """Below this probability for the likelier side the verdict is a toss-up: it names transfer, the
@@ -25,13 +26,33 @@ def decision(p_arm: float, arm: Paradigm) -> tuple[Paradigm, bool]:
 
 
 class Assessment:
-    """The engine's estimate for one set of features (no wording, so flips can re-run it)."""
+    """The engine's estimate for one set of features (no wording, so flips can re-run it).
 
-    def __init__(self, values: dict[str, Any], kb: KnowledgeBase, model: GainModel) -> None:
+    Each arm's estimate is against transfer; the verdict weighs the arm likeliest to beat it
+    (the self-supervised family's best, or self-training where its evidence is not thin)."""
+
+    def __init__(
+        self,
+        values: dict[str, Any],
+        kb: KnowledgeBase,
+        model: GainModel,
+        st_model: GainModel | None = None,
+    ) -> None:
         self.fired = fired_rules(kb.rules, values)
         self.estimates: dict[Paradigm, tuple[float, float]] = {
             arm: model.predict(moderators(values, arm)) for arm in SSL_ARMS
         }
-        self.best = max(SSL_ARMS, key=lambda arm: self.estimates[arm][0] / self.estimates[arm][1])
-        self.p_family = model.probability(*self.estimates[self.best])
-        self.verdict, self.toss_up = decision(self.p_family, self.best)
+        self.self_training: SelfTrainingEstimate | None = (
+            estimate(values, kb, st_model) if st_model is not None else None
+        )
+        candidates: list[Paradigm] = list(SSL_ARMS)
+        if self.self_training is not None:
+            self.estimates[SELF_TRAINING] = (self.self_training.mean, self.self_training.sd)
+            if self.self_training.thin is None:
+                candidates.append(SELF_TRAINING)
+        self.chances: dict[Paradigm, float] = {
+            arm: model.probability(*self.estimates[arm]) for arm in candidates
+        }
+        self.best = max(candidates, key=self.chances.__getitem__)
+        self.p_best = self.chances[self.best]
+        self.verdict, self.toss_up = decision(self.p_best, self.best)

@@ -45,9 +45,11 @@ ARM_PHASES: dict[Paradigm, tuple[ScheduleUse, ...]] = {
     "tl": ("finetune",),
     "ssl": ("ssl", "finetune"),
     "tl+ssl": ("continued", "finetune"),
+    "tl+st": ("finetune",),
 }
 """The phases of each arm at full scale: self-supervision (from random weights or continued
-from ImageNet ones) on the pool, then fine-tuning on the labels."""
+from ImageNet ones) on the pool, then fine-tuning on the labels. Self-training's phases are
+fine-tuning schedules run twice (``self_training_passes``)."""
 
 
 def passes_per_image(schedule: Schedule) -> float:
@@ -155,6 +157,25 @@ def _spread(values: Sequence[float]) -> Spread:
     return Spread(mean=median(values), low=min(values), high=max(values))
 
 
+SELF_TRAINING_NOTE = (
+    "tl+st is costed as a teacher fine-tuned on the labels, one labelling pass over the "
+    "unlabeled images, and a student fine-tuned by the same schedule on every image (our "
+    "convention; the schedules file holds no self-training run yet)."
+)
+
+
+def self_training_passes(schedule: Schedule, labeled: int, unlabeled: int) -> tuple[float, float]:
+    """Image-passes of ``tl+st`` under one fine-tuning schedule: before the student (the teacher
+    fine-tuned on the labels, then one forward pass over the unlabeled images to label them),
+    and the student, fine-tuned by the same schedule on the labeled images and every unlabeled
+    one (the most a confidence threshold keeps). Our convention: self-training schedules from
+    random weights (FixMatch's million steps, Noisy Student's iterations on ImageNet) say
+    nothing of a student that starts from pretrained weights, and the runs that start there
+    (TLlib's, USB's) are not in the schedules file."""
+    teacher = image_passes(schedule, labeled) + TEACHER_SHARE * unlabeled
+    return teacher, image_passes(schedule, labeled + unlabeled)
+
+
 def arm_cost(
     arm: Paradigm,
     costs: CostKnowledge,
@@ -163,6 +184,7 @@ def arm_cost(
     rate: float,
     price: float | None,
     budget: float | None,
+    unlabeled_images: int = 0,
 ) -> ArmCost:
     """Device-hours of one arm: for each phase, the image-passes of every published schedule of
     that phase on these images; the arm's central value adds the phases' medians, its low and
@@ -179,6 +201,12 @@ def arm_cost(
 
     pre = _spread(passes(pretraining)) if pretraining and by_phase[pretraining] else None
     tune = _spread(passes("finetune")) if by_phase["finetune"] else None
+    if arm == "tl+st" and by_phase["finetune"]:
+        both = [
+            self_training_passes(s, labeled_images, unlabeled_images) for s in by_phase["finetune"]
+        ]
+        pre = _spread([teacher for teacher, _ in both])
+        tune = _spread([student for _, student in both])
     if missing:
         return ArmCost(
             arm=arm,
@@ -223,9 +251,11 @@ def forecast(
     throughput: Throughput | None,
     settings: ComputeSettings,
     architecture: str | None,
+    unlabeled_images: int = 0,
 ) -> CostForecast:
     """Every arm's forecast on the measured device, or on the reference device asked for (or
-    the default one when nothing was measured)."""
+    the default one when nothing was measured); ``tl+st`` only when there are unlabeled images
+    for it to label."""
     notes: list[str] = []
     arch = architecture or ASSUMED_ARCHITECTURE
     if architecture is None:
@@ -245,7 +275,8 @@ def forecast(
     else:
         origin = "measured"
     if throughput is None:
-        return _unforecast(arch, settings, notes, f"no throughput for {arch} on this device")
+        why = f"no throughput for {arch} on this device"
+        return _unforecast(arch, settings, notes, why, _paradigms(unlabeled_images))
     rate = throughput.train_rate(FULL_SCALE_RESOLUTION)
     return CostForecast(
         device=throughput.device,
@@ -253,11 +284,12 @@ def forecast(
         architecture=arch,
         resolution=FULL_SCALE_RESOLUTION,
         images_per_second=rate,
-        arms=_arms(costs, pool_images, labeled_images, rate, settings),
+        arms=_arms(costs, pool_images, labeled_images, rate, settings, unlabeled_images),
         budget_hours=settings.budget_hours,
         price_per_hour=settings.price_per_hour,
         notes=[
             *notes,
+            *([SELF_TRAINING_NOTE] if unlabeled_images > 0 else []),
             f"Throughput: {throughput.basis}.",
             f"The hours assume {costs.utilization.value:.0%} of that speed: "
             f"{costs.utilization.basis}.",
@@ -265,27 +297,47 @@ def forecast(
     )
 
 
+def _paradigms(unlabeled: int) -> list[Paradigm]:
+    return [arm for arm in ARM_PHASES if arm != "tl+st" or unlabeled > 0]
+
+
 def _arms(
-    costs: CostKnowledge, pool: int, labeled: int, rate: float, settings: ComputeSettings
+    costs: CostKnowledge,
+    pool: int,
+    labeled: int,
+    rate: float,
+    settings: ComputeSettings,
+    unlabeled: int,
 ) -> list[ArmCost]:
+    price, budget = settings.price_per_hour, settings.budget_hours
     return [
-        arm_cost(arm, costs, pool, labeled, rate, settings.price_per_hour, settings.budget_hours)
-        for arm in ARM_PHASES
+        arm_cost(arm, costs, pool, labeled, rate, price, budget, unlabeled)
+        for arm in _paradigms(unlabeled)
     ]
 
 
-def recost(cost: CostForecast, costs: CostKnowledge, pool: int, labeled: int) -> CostForecast:
+def recost(
+    cost: CostForecast, costs: CostKnowledge, pool: int, labeled: int, unlabeled: int
+) -> CostForecast:
     """The same forecast (device, budget, price) for other numbers of images: what the flip
     conditions judge a moved dataset by."""
-    if cost.images_per_second <= 0:
-        return cost
+    if cost.images_per_second <= 0:  # nothing to forecast with: the same arms, unforecast
+        why = cost.arms[0].missing or "not forecast"
+        kept = _unforecast(cost.architecture, ComputeSettings(), [], why, _paradigms(unlabeled))
+        return cost.model_copy(update={"arms": kept.arms})
     settings = ComputeSettings(budget_hours=cost.budget_hours, price_per_hour=cost.price_per_hour)
     return cost.model_copy(
-        update={"arms": _arms(costs, pool, labeled, cost.images_per_second, settings)}
+        update={"arms": _arms(costs, pool, labeled, cost.images_per_second, settings, unlabeled)}
     )
 
 
-def _unforecast(arch: str, settings: ComputeSettings, notes: list[str], why: str) -> CostForecast:
+def _unforecast(
+    arch: str,
+    settings: ComputeSettings,
+    notes: list[str],
+    why: str,
+    paradigms: list[Paradigm],
+) -> CostForecast:
     return CostForecast(
         device="unknown",
         device_origin="reference",
@@ -301,7 +353,7 @@ def _unforecast(arch: str, settings: ComputeSettings, notes: list[str], why: str
                 missing=why,
                 schedules=[],
             )
-            for arm in ARM_PHASES
+            for arm in paradigms
         ],
         budget_hours=settings.budget_hours,
         price_per_hour=settings.price_per_hour,
@@ -315,9 +367,9 @@ def within(hours: float, budget: float) -> bool:
 
 
 def affordable(cost: CostForecast, arm: Paradigm) -> bool:
-    """Within the budget (or no budget given); an arm that cannot be forecast is not ruled out
-    by a budget it cannot be measured against."""
-    entry = cost.arm(arm)
-    if cost.budget_hours is None or entry.hours is None:
+    """Within the budget (or no budget given); an arm that cannot be forecast, or that the
+    forecast does not list, is not ruled out by a budget it cannot be measured against."""
+    entry = next((a for a in cost.arms if a.arm == arm), None)
+    if cost.budget_hours is None or entry is None or entry.hours is None:
         return True
     return within(entry.hours.mean, cost.budget_hours)

@@ -1,14 +1,16 @@
 """The decision engine: from a card or an analysis to a verdict with its evidence.
 
-Data flow: features (card, profile, probes) -> the rules that fire -> the gain model's estimate for
-each self-supervised arm against plain transfer -> verdict, probability, interval, reasons,
-caveats, flip conditions and a recipe. Every number in the output comes from the knowledge base,
-the fitted model or a search over the same engine (the flip conditions); none is written here.
+Data flow: features (card, profile, probes) -> the rules that fire -> the gain model's estimate
+for each self-supervised arm, and the self-training model's for tl+st, against plain transfer ->
+verdict, probability, interval, reasons, caveats, flip conditions and a recipe. Every number in
+the output comes from the knowledge base, the fitted models or a search over the same engine
+(the flip conditions); none is written here.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from statistics import NormalDist
 from typing import Any
 
@@ -19,10 +21,11 @@ from advisor.advice.features import DISAGREEMENT
 from advisor.advice.flips import flips
 from advisor.advice.recipe import build_recipe, cite
 from advisor.advice.rules import direction
+from advisor.advice.self_training import estimate
 from advisor.advice.settings import ComputeSettings
 from advisor.knowledge.base import KnowledgeBase, load_knowledge
 from advisor.knowledge.costs import load_costs
-from advisor.knowledge.model import GainModel, load_model
+from advisor.knowledge.model import GainModel, load_model, load_self_training_model
 from advisor.schema.cost import CostForecast, Throughput
 from advisor.schema.decision import (
     ArmEstimate,
@@ -40,6 +43,7 @@ from advisor.schema.pilot import PilotResult
 from advisor.schema.vocabulary import (
     DECISION_LEVEL,
     LINEAR_READING,
+    SELF_TRAINING,
     SSL_ARMS,
     TRANSFER,
     Origin,
@@ -56,7 +60,7 @@ METRIC_POINTS = 100.0
 
 
 def gain_ceiling(features: DecisionFeatures) -> float:
-    """The largest gain self-supervision can have over transfer on these data: the headroom
+    """The largest gain any arm can have over transfer on these data: the headroom
     above the transfer arm, which is at least what the pretrained features reach under a linear
     probe (fine-tuning them does not do worse in the evidence), or the whole scale when no probe
     measured it."""
@@ -84,9 +88,10 @@ def _gain(mean: float, sd: float, ceiling: float) -> Gain:
 
 
 def _reason(rule: Rule, kb: KnowledgeBase, model: GainModel) -> Reason:
-    pushes = {direction(rule, arm) for arm in SSL_ARMS} - {0}
+    family = {direction(rule, arm) for arm in SSL_ARMS} - {0}
+    pushes = family | ({direction(rule, SELF_TRAINING)} - {0})
     if pushes == {1}:
-        side = "ssl-family"
+        side = "ssl-family" if family else "self-training"
     elif pushes == {-1}:
         side = "tl"
     elif set(rule.favours) <= set(SSL_ARMS) and set(rule.over) <= set(SSL_ARMS):
@@ -105,6 +110,32 @@ def _reason(rule: Rule, kb: KnowledgeBase, model: GainModel) -> Reason:
         secondary=rule.secondary,
         cites=[cite(kb, c.study, c.where) for c in rule.cites],
     )
+
+
+THIN_NOTE = "Self-training (tl+st) is shown but not weighed in the verdict"
+"""How the caveat on thin self-training evidence begins: a pilot that measured it replaces it."""
+
+
+def _self_training_caveats(
+    features: DecisionFeatures, assessment: Assessment, kb: KnowledgeBase, st_model: GainModel
+) -> list[str]:
+    """What the self-training estimate cannot say: thin evidence (it is then shown, never
+    named), and a domain none of its comparisons was in when the verdict names it."""
+    st = assessment.self_training
+    if st is None:
+        return []
+    caveats = []
+    if st.thin is not None:
+        caveats.append(f"{THIN_NOTE}: the evidence for it is thin ({st.thin}).")
+    fitted = set(st_model.fit_rows)
+    domains = {row.domain for row in kb.results if row.id in fitted}
+    if assessment.best == SELF_TRAINING and features.domain not in (None, *domains):
+        caveats.append(
+            f"No comparison of self-training with transfer is in the {features.domain.value} "
+            f"domain; its estimate is carried over from "
+            f"{', '.join(sorted(d.value for d in domains))}."
+        )
+    return caveats
 
 
 def _coverage_caveats(
@@ -204,9 +235,9 @@ def _caveats(
     return caveats
 
 
-def _toss_up_note(p_family: float) -> str:
+def _toss_up_note(p_best: float, arm: Paradigm) -> str:
     return (
-        f"Toss-up: the evidence gives the better self-supervised arm {p_family:.0%} against "
+        f"Toss-up: the evidence gives the likeliest alternative ({arm}) {p_best:.0%} against "
         f"transfer, short of the {TOSS_UP:.0%} either way that a verdict needs. Transfer is "
         "named because it needs no pretraining compute; a pilot (`advisor pilot`) on your data "
         "is what will decide."
@@ -214,24 +245,26 @@ def _toss_up_note(p_family: float) -> str:
 
 
 def _within_budget(
-    verdict: Paradigm,
-    toss_up: bool,
-    p_side: float,
+    arm: Paradigm,
+    p_arm: float,
     cost: CostForecast | None,
     chances: dict[Paradigm, float],
-) -> tuple[Paradigm, bool, float]:
-    """The verdict, whether it is a toss-up, and the probability of its side, once the arms the
-    compute budget cannot pay for are set aside: the likeliest affordable self-supervised arm
-    decides by the same rule as the engine, and transfer is named when none can.
-    ``chances``: each self-supervised arm's probability of beating transfer."""
+) -> tuple[Paradigm, bool, float, Paradigm]:
+    """The verdict, whether it is a toss-up, the probability of its side, and the arm that
+    probability is about, for ``arm`` (the likeliest to beat transfer, with ``p_arm``) once the
+    arms the compute budget cannot pay for are set aside: the likeliest affordable arm decides
+    by the same rule as the engine, and transfer is named when none can (its probability is
+    then against the likeliest arm of all). ``chances``: each arm's probability of beating
+    transfer (the arms a verdict may name)."""
+    verdict, toss_up = decision(p_arm, arm)
     if cost is None or verdict == TRANSFER or affordable(cost, verdict):
-        return verdict, toss_up, p_side
-    arms = [arm for arm in chances if affordable(cost, arm)]
-    if not arms:
-        return TRANSFER, False, 1 - max(chances.values())
-    arm = max(arms, key=chances.__getitem__)
-    named, tie = decision(chances[arm], arm)
-    return named, tie, chances[arm] if named != TRANSFER else 1 - chances[arm]
+        return verdict, toss_up, p_arm if verdict != TRANSFER else 1 - p_arm, arm
+    paid = [a for a in chances if affordable(cost, a)]
+    if not paid:
+        return TRANSFER, False, 1 - p_arm, arm
+    best = max(paid, key=chances.__getitem__)
+    named, tie = decision(chances[best], best)
+    return named, tie, chances[best] if named != TRANSFER else 1 - chances[best], best
 
 
 def _budget_flips(
@@ -257,7 +290,7 @@ def _budget_flips(
     if verdict == TRANSFER or hours is None:
         return []
     short = cost.model_copy(update={"budget_hours": math.nextafter(hours.mean, 0)})
-    other = _within_budget(verdict, False, 0.0, short, chances)[0]
+    other = _within_budget(verdict, chances[verdict], short, chances)[0]
     return [
         Flip(
             feature="compute_budget_hours",
@@ -266,10 +299,6 @@ def _budget_flips(
             text=f"with fewer than {hours.mean:,g} device-hours the verdict would be {other}",
         )
     ]
-
-
-def _chances(assessment: Assessment, model: GainModel) -> dict[Paradigm, float]:
-    return {arm: model.probability(*assessment.estimates[arm]) for arm in SSL_ARMS}
 
 
 BUDGET_NOTE = "Your compute budget of"
@@ -286,6 +315,11 @@ def _budget_note(cost: CostForecast, unbudgeted: Paradigm, verdict: Paradigm) ->
     )
 
 
+def _model_info(model: GainModel) -> ModelInfo:
+    metrics = model.metrics
+    return ModelInfo(method=model.method, fit_rows=metrics.rows, studies=metrics.studies)
+
+
 def recommend(
     features: DecisionFeatures,
     name: str | None = None,
@@ -294,38 +328,45 @@ def recommend(
     compute: ComputeSettings | None = None,
     throughput: Throughput | None = None,
     architecture: str | None = None,
+    st_model: GainModel | None = None,
 ) -> Recommendation:
     """``compute``: the budget, price and reference device of the cost forecast;
     ``throughput``: the backbone's rates measured on the user's device (``architecture``), or
-    None to forecast for a reference device."""
+    None to forecast for a reference device; ``st_model``: the self-training model (the
+    shipped one by default)."""
     kb = kb or load_knowledge()
     model = model or load_model()
+    st_model = st_model or load_self_training_model()
     compute = compute or ComputeSettings()
     costs = load_costs()
     cost = forecast(
-        costs, features.pool_images, features.labeled_images, throughput, compute, architecture
+        costs,
+        features.pool_images,
+        features.labeled_images,
+        throughput,
+        compute,
+        architecture,
+        features.unlabeled_images,
     )
-    assessment = Assessment(features.model_dump(), kb, model)
+    assessment = Assessment(features.model_dump(), kb, model, st_model)
     coverage = _coverage_caveats(features, assessment.best, kb, model)
+    ceiling = gain_ceiling(features)
     arms = {}
-    for arm in SSL_ARMS:
-        mean, sd = assessment.estimates[arm]
+    for arm, (mean, sd) in assessment.estimates.items():
+        st = assessment.self_training if arm == SELF_TRAINING else None
         arms[arm] = ArmEstimate(
-            gain=_gain(mean, sd, gain_ceiling(features)),
+            gain=_gain(mean, sd, ceiling),
             probability=round(model.probability(mean, sd), 3),
+            thin=st.thin if st is not None else None,
         )
-    p_family = assessment.p_family
-    chances = _chances(assessment, model)
-    verdict, toss_up, p_side = _within_budget(
-        assessment.verdict,
-        assessment.toss_up,
-        p_family if assessment.verdict != TRANSFER else 1 - p_family,
-        cost,
-        chances,
+    chances = assessment.chances
+    verdict, toss_up, p_side, weighed = _within_budget(
+        assessment.best, assessment.p_best, cost, chances
     )
     caveats = _caveats(features, assessment.fired, coverage, model)
+    caveats.extend(_self_training_caveats(features, assessment, kb, st_model))
     if toss_up:
-        caveats.insert(0, _toss_up_note(1 - p_side))
+        caveats.insert(0, _toss_up_note(1 - p_side, weighed))
     if verdict != assessment.verdict:
         cost = cost.model_copy(update={"unbudgeted_verdict": assessment.verdict})
         caveats.append(_budget_note(cost, assessment.verdict, verdict))
@@ -338,9 +379,11 @@ def recommend(
         )
 
     def judge(values: dict[str, Any]) -> Paradigm:
-        moved = Assessment(values, kb, model)
-        here = recost(cost, costs, values["pool_images"], values["labeled_images"])
-        return _within_budget(moved.verdict, moved.toss_up, 0.0, here, _chances(moved, model))[0]
+        moved = Assessment(values, kb, model, st_model)
+        here = recost(
+            cost, costs, values["pool_images"], values["labeled_images"], values["unlabeled_images"]
+        )
+        return _within_budget(moved.best, moved.p_best, here, moved.chances)[0]
 
     return Recommendation(
         tool_version=__version__,
@@ -348,21 +391,39 @@ def recommend(
         verdict=verdict,
         probability=round(p_side, 3),
         toss_up=toss_up,
-        expected_gain=arms[verdict if verdict in arms else assessment.best].gain,
+        contender=weighed,
+        expected_gain=arms[weighed].gain,
         arms=arms,
         reasons=[_reason(rule, kb, model) for rule in assessment.fired],
         caveats=caveats,
         flip=[
-            *flips(features, verdict, judge),
+            *flips(features, verdict, judge, _thin_note(kb, st_model)),
             *_budget_flips(cost, verdict, assessment.verdict, chances),
         ],
         recipe=build_recipe(features, verdict, kb),
         features=features,
-        model=ModelInfo(
-            method=model.method, fit_rows=model.metrics.rows, studies=model.metrics.studies
-        ),
+        model=_model_info(model),
+        self_training_model=_model_info(st_model),
         cost=cost,
     )
+
+
+def _thin_note(kb: KnowledgeBase, st_model: GainModel) -> Callable[[dict[str, Any]], str]:
+    """What a flip adds when self-training's evidence is thin where it lands: a verdict that
+    leaves ``tl+st`` there does so because its comparisons end, not because they disagree."""
+
+    def note(values: dict[str, Any]) -> str:
+        st = estimate(values, kb, st_model)
+        if st is None or st.thin is None:
+            return ""
+        return f" (self-training's evidence is thin there: {st.thin})"
+
+    return note
+
+
+FAMILIES: tuple[tuple[Paradigm, ...], ...] = (SSL_ARMS, (SELF_TRAINING,))
+"""The arms a pilot's measurement speaks for together: one self-supervised arm's result stands
+for its family (the pilot's best of them does), and self-training for itself."""
 
 
 def combine_with_pilot(
@@ -370,68 +431,97 @@ def combine_with_pilot(
     pilot: PilotResult,
     kb: KnowledgeBase | None = None,
     model: GainModel | None = None,
+    st_model: GainModel | None = None,
 ) -> Recommendation:
-    """The literature's estimate for the pilot's best self-supervised arm, moved towards what
-    the pilot measured for it (``_PilotBlend``), so that a pilot that found no clear winner can
-    move it only towards its own uncertainty; the flip conditions are searched on the same
-    blend, so they stay true after a pilot changed the verdict. A pilot whose SSL arms were
-    still improving when they lost is not taken as evidence against them, and an arm whose run
-    failed is not taken as evidence at all."""
+    """The literature's estimates moved towards what the pilot measured (``_PilotBlend``), so
+    that a pilot that found no clear winner can move them only towards its own uncertainty;
+    the flip conditions are searched on the same blend, so they stay true after a pilot changed
+    the verdict.
+
+    Each family (``FAMILIES``) the pilot measured is represented by its best measured arm,
+    blended; a family it did not measure keeps the literature's estimate of its likeliest arm;
+    the verdict weighs them by the engine's rule. A pilot's measurement of self-training counts
+    even where its published evidence is thin: it is evidence about these data. A pilot whose
+    SSL arms were still improving when they lost is not taken as evidence against them, and an
+    arm whose run failed is not taken as evidence at all."""
     kb = kb or load_knowledge()
     model = model or load_model()
+    st_model = st_model or load_self_training_model()
+    values = rec.features.model_dump()
+    assessment = Assessment(values, kb, model, st_model)
     failed = {f.arm for f in pilot.failed_runs}
-    measured = [d for d in pilot.differences if d.arm in SSL_ARMS and d.arm not in failed]
+    measured = {
+        d.arm: d for d in pilot.differences if d.arm in assessment.estimates and d.arm not in failed
+    }
     notes = [*rec.caveats, *_projected(pilot)]
     if pilot.winner == LINEAR_READING:
         notes.append(
             "The pilot's best was the frozen pretrained features with a linear head: the "
             "recipe follows it."
         )
-    if not measured:
-        why = "The pilot ran no self-supervised arm that it could count."
-        return _with_linear_protocol(rec.model_copy(update={"caveats": [*notes, why]}), pilot)
-    best = max(measured, key=lambda d: d.accuracy_points)
-    if pilot.ssl_still_improving and best.accuracy_points <= 0:
-        why = (
+    ssl = [d for arm, d in measured.items() if arm in SSL_ARMS]
+    if pilot.ssl_still_improving and ssl and max(d.accuracy_points for d in ssl) <= 0:
+        notes.append(
             "The pilot's self-supervised arms were still improving when its budget ran out, so "
-            "its result is not counted against them; run a longer pilot."
+            "their result is not counted against them; run a longer pilot."
         )
-        return _with_linear_protocol(rec.model_copy(update={"caveats": [*notes, why]}), pilot)
-    blend = _PilotBlend(best)
-    assessment = Assessment(rec.features.model_dump(), kb, model)
-    prior_mean, prior_sd = assessment.estimates[best.arm]
-    mean, sd, p_arm, weight = blend(prior_mean, prior_sd)
-    verdict, toss_up = decision(p_arm, best.arm)
-    # every arm the pilot measured moves towards its measurement, so that a budget that sets
-    # the best aside never falls back on an arm the pilot saw lose
-    chances = {arm: rec.arms[arm].probability for arm in SSL_ARMS}
-    for d in measured:
-        chances[d.arm] = _PilotBlend(d)(*assessment.estimates[d.arm])[2]
-    p_side = p_arm if verdict != TRANSFER else 1 - p_arm
-    unbudgeted = verdict
-    verdict, toss_up, p_side = _within_budget(verdict, toss_up, p_side, rec.cost, chances)
+        measured = {arm: d for arm, d in measured.items() if arm not in SSL_ARMS}
+    if not measured:
+        if not any(note.startswith("The pilot's self-supervised arms") for note in notes):
+            notes.append("The pilot ran no self-supervised or self-training arm it could count.")
+        return _with_linear_protocol(rec.model_copy(update={"caveats": notes}), pilot)
+    blends = {arm: _PilotBlend(d) for arm, d in measured.items()}
+    chances = dict(assessment.chances)
+    for arm, blend in blends.items():
+        chances[arm] = blend(*assessment.estimates[arm])[2]
+    best = _family_best(chances, measured)
+    arm_evidence = (
+        best if best in measured else max(measured, key=lambda a: measured[a].accuracy_points)
+    )
+    unbudgeted, _ = decision(chances[best], best)
+    verdict, toss_up, p_side, weighed = _within_budget(best, chances[best], rec.cost, chances)
     cost = rec.cost
     if cost is not None:
         cost = cost.model_copy(
             update={"unbudgeted_verdict": unbudgeted if verdict != unbudgeted else None}
         )
-    gain = _gain(mean, sd, gain_ceiling(rec.features))
+    ceiling = gain_ceiling(rec.features)
     arms = dict(rec.arms)
-    arms[best.arm] = ArmEstimate(gain=gain, probability=round(p_arm, 3))
+    for arm, blend in blends.items():
+        mean, sd, p_arm, _ = blend(*assessment.estimates[arm])
+        arms[arm] = ArmEstimate(gain=_gain(mean, sd, ceiling), probability=round(p_arm, 3))
+    prior_mean, prior_sd = assessment.estimates[arm_evidence]
+    weight = blends[arm_evidence](prior_mean, prior_sd)[3]
 
     def judge(values: dict[str, Any]) -> Paradigm:
-        moved = Assessment(values, kb, model)
-        p_moved = blend(*moved.estimates[best.arm])[2]
-        named, tie = decision(p_moved, best.arm)
-        if cost is None:
-            return named
-        here = recost(cost, load_costs(), values["pool_images"], values["labeled_images"])
-        odds = _chances(moved, model) | {best.arm: p_moved}
-        return _within_budget(named, tie, 0.0, here, odds)[0]
+        moved = Assessment(values, kb, model, st_model)
+        odds = dict(moved.chances)
+        for arm, blend in blends.items():
+            if arm in moved.estimates:  # self-training needs unlabeled images left
+                odds[arm] = blend(*moved.estimates[arm])[2]
+        here = cost
+        if cost is not None:
+            here = recost(
+                cost,
+                load_costs(),
+                values["pool_images"],
+                values["labeled_images"],
+                values["unlabeled_images"],
+            )
+        top = _family_best(odds, {a: d for a, d in measured.items() if a in moved.estimates})
+        return _within_budget(top, odds[top], here, odds)[0]
 
     # the literature's own toss-up note (always first) gives way to the blend's
     kept = notes[1:] if rec.toss_up else notes
-    caveats = [_toss_up_note(1 - p_side), *kept] if toss_up else kept
+    if SELF_TRAINING in measured:
+        thin = rec.arms.get(SELF_TRAINING)
+        kept = [c for c in kept if not c.startswith(THIN_NOTE)]
+        if thin is not None and thin.thin is not None:
+            kept.append(
+                f"Self-training's published evidence is thin here ({thin.thin}); the pilot's "
+                "measurement of it is what the verdict weighs."
+            )
+    caveats = [_toss_up_note(1 - p_side, weighed), *kept] if toss_up else kept
     kept_notes = [c for c in caveats if not c.startswith(BUDGET_NOTE)]
     if cost is not None and cost.unbudgeted_verdict is not None:
         kept_notes.append(_budget_note(cost, cost.unbudgeted_verdict, verdict))
@@ -440,7 +530,8 @@ def combine_with_pilot(
             "verdict": verdict,
             "probability": round(p_side, 3),
             "toss_up": toss_up,
-            "expected_gain": arms[verdict].gain if verdict in arms else gain,
+            "contender": weighed,
+            "expected_gain": arms[weighed].gain,
             "arms": arms,
             "caveats": [
                 *kept_notes,
@@ -449,22 +540,36 @@ def combine_with_pilot(
                 "measurement, as the verdict does.",
             ],
             "flip": [
-                *flips(rec.features, verdict, judge),
+                *flips(rec.features, verdict, judge, _thin_note(kb, st_model)),
                 *(_budget_flips(cost, verdict, unbudgeted, chances) if cost else []),
             ],
             "cost": cost,
             "recipe": build_recipe(rec.features, verdict, kb),
             "pilot": PilotEvidence(
-                arm=best.arm,
-                measured_points=best.accuracy_points,
-                low=best.low,
-                high=best.high,
+                arm=arm_evidence,
+                measured_points=measured[arm_evidence].accuracy_points,
+                low=measured[arm_evidence].low,
+                high=measured[arm_evidence].high,
                 prior_points=round(math.sinh(prior_mean), 2),
                 weight=round(weight, 3),
             ),
         }
     )
     return _with_linear_protocol(combined, pilot)
+
+
+def _family_best(chances: dict[Paradigm, float], measured: dict[Paradigm, Any]) -> Paradigm:
+    """The arm the verdict weighs: in each family, the pilot's best measured arm when it
+    measured one (by its measured points), else the likeliest arm the literature weighs; then
+    the likeliest of those."""
+    picks = []
+    for family in FAMILIES:
+        ran = [arm for arm in family if arm in measured]
+        if ran:
+            picks.append(max(ran, key=lambda arm: measured[arm].accuracy_points))
+        else:
+            picks.extend(arm for arm in family if arm in chances)
+    return max(picks, key=chances.__getitem__)
 
 
 class _PilotBlend:

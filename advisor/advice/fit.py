@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from advisor.advice.moderators import moderators
+from advisor.advice.self_training import st_moderators
 from advisor.knowledge.base import KnowledgeBase
 from advisor.knowledge.model import FitMetrics, GainModel, RuleCheck
 from advisor.schema.knowledge import ResultRow
@@ -38,11 +39,14 @@ from advisor.schema.vocabulary import (
     DIRECT_KINDS,
     MEDICAL_DOMAINS,
     MODEL_TERMS,
+    SELF_TRAINING_KINDS,
+    SELF_TRAINING_TERMS,
     Kind,
     Paradigm,
 )
 
 FIT_COMMAND = "advisor knowledge fit -o knowledge/model.json"
+SELF_TRAINING_FIT_COMMAND = "advisor knowledge fit --self-training -o knowledge/self_training.json"
 
 PRIOR_SD: dict[str, float] = {
     "intercept": 1.0,
@@ -93,6 +97,20 @@ def direct_rows(kb: KnowledgeBase, exclude_studies: Iterable[str] = ()) -> list[
     ]
 
 
+def self_training_rows(kb: KnowledgeBase, exclude_studies: Iterable[str] = ()) -> list[ResultRow]:
+    """Image classification comparisons of self-training from supervised ImageNet weights with
+    the same network fine-tuned on the labels alone: what the ``tl+st`` estimate is about."""
+    excluded = set(exclude_studies)
+    return [
+        row
+        for row in kb.results
+        if row.kind is Kind.st_vs_tl
+        and row.modality == "image"
+        and row.task in CLASSIFICATION_TASKS
+        and row.study not in excluded
+    ]
+
+
 def row_arm(row: ResultRow) -> Paradigm:
     return "tl+ssl" if row.kind == Kind.continued_vs_tl else "ssl"
 
@@ -113,6 +131,9 @@ def row_features(kb: KnowledgeBase, row: ResultRow) -> dict[str, Any]:
         "medical": row.domain in MEDICAL_DOMAINS,
         "dense": row.task in DENSE_TASKS,
         "early_ssl": row.early_ssl,
+        # a self-training row's pool is unlabeled images for its teacher; a self-supervised
+        # row's pool may hold the labeled images too, so it says nothing of unlabeled ones
+        "unlabeled_images": row.pretraining_images if row.kind in SELF_TRAINING_KINDS else None,
     }
 
 
@@ -288,6 +309,47 @@ def fit_gain_model(
         within_study_variance=sigma2,
         rule_checks=_checks(kb, mean, cov, silent),
         fit_rows=[row.id for row in rows] + [f"pilot-{k}" for k in range(len(experience))],
+        excluded_studies=excluded,
+        metrics=FitMetrics(
+            rows=len(y),
+            studies=len(set(groups)),
+            rmse=float(np.sqrt(np.mean((fitted - y) ** 2))),
+            sign_agreement=float(np.mean(np.sign(fitted) == np.sign(y))),
+        ),
+    )
+
+
+def fit_self_training_model(kb: KnowledgeBase, exclude_studies: Iterable[str] = ()) -> GainModel:
+    """The same meta-regression on the self-training comparisons, with its own smaller set of
+    terms (``SELF_TRAINING_TERMS``), every prior centred on zero: no rule speaks for a term
+    here, and the studies decide. Sealed studies are left out as for the gain model."""
+    excluded = sorted(set(exclude_studies) | set(kb.sealed))
+    rows = self_training_rows(kb, excluded)
+    if len(rows) < 3:
+        raise ValueError("the self-training model needs at least 3 comparisons")
+    x = np.array([st_moderators(row_features(kb, row)) for row in rows])
+    y = np.arcsinh([row.gap for row in rows])
+    groups = [row.study for row in rows]
+    prior_sd = np.array([PRIOR_SD[term] for term in SELF_TRAINING_TERMS])
+    prior_mean = np.zeros(len(SELF_TRAINING_TERMS))
+    mean, cov, tau2, sigma2 = fit_arrays(
+        x, y, groups, prior_mean, prior_sd, row_scale=study_scale(groups)
+    )
+    fitted = x @ mean
+    return GainModel(
+        method="meta-regression of asinh(tl+st - tl gap) on the self-training terms, Gaussian "
+        "priors centred on 0, a random intercept per study, studies weighted equally, variances "
+        "by marginal likelihood (numpy, closed form)",
+        command=SELF_TRAINING_FIT_COMMAND,
+        terms=list(SELF_TRAINING_TERMS),
+        prior_mean=prior_mean.tolist(),
+        prior_sd=prior_sd.tolist(),
+        coefficients=mean.tolist(),
+        covariance=cov.tolist(),
+        between_study_variance=tau2,
+        within_study_variance=sigma2,
+        rule_checks=[],
+        fit_rows=[row.id for row in rows],
         excluded_studies=excluded,
         metrics=FitMetrics(
             rows=len(y),

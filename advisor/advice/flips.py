@@ -10,7 +10,13 @@ from typing import Any
 
 from advisor.advice.features import pool_images
 from advisor.schema.decision import DecisionFeatures, Flip
-from advisor.schema.vocabulary import Origin, Paradigm, PoolRelation, default_pool_relation
+from advisor.schema.vocabulary import (
+    SELF_TRAINING,
+    Origin,
+    Paradigm,
+    PoolRelation,
+    default_pool_relation,
+)
 
 
 def _bisect_int(flips: Callable[[int], bool], good: int, bad: int) -> int:
@@ -25,12 +31,17 @@ def _bisect_int(flips: Callable[[int], bool], good: int, bad: int) -> int:
 
 
 def flips(
-    features: DecisionFeatures, verdict: Paradigm, judge: Callable[[dict[str, Any]], Paradigm]
+    features: DecisionFeatures,
+    verdict: Paradigm,
+    judge: Callable[[dict[str, Any]], Paradigm],
+    explain: Callable[[dict[str, Any]], str] | None = None,
 ) -> list[Flip]:
+    """``explain``: words a flip adds about the features where it lands (why the verdict
+    changes there), appended to its text."""
     base = features.model_dump()
     relation_assumed = features.pool_relation_origin is Origin.assumed
 
-    def verdict_with(**changes: Any) -> Paradigm:
+    def moved(**changes: Any) -> dict[str, Any]:
         values = {**base, **changes}
         if relation_assumed:  # the default relation follows the pool
             values["pool_relation"] = default_pool_relation(values["unlabeled_images"])
@@ -39,10 +50,16 @@ def flips(
             values["unlabeled_images"],
             PoolRelation(values["pool_relation"]),
         )
-        return judge(values)
+        return values
+
+    def verdict_with(**changes: Any) -> Paradigm:
+        return judge(moved(**changes))
 
     def changes(new: Paradigm) -> bool:
-        return (new == "tl") != (verdict == "tl")
+        """Across the line between transfer and the rest, or into or out of self-training:
+        a move within the self-supervised family is a change of method, not of paradigm."""
+        crossed = (new == "tl") != (verdict == "tl")
+        return crossed or (new != verdict and SELF_TRAINING in (new, verdict))
 
     found: list[Flip] = []
     unlabeled = features.unlabeled_images
@@ -64,18 +81,22 @@ def flips(
             )
     elif unlabeled > 0 and changes(verdict_with(unlabeled_images=0)):
         at = _bisect_int(lambda n: not changes(verdict_with(unlabeled_images=n)), 0, unlabeled)
+        new = verdict_with(unlabeled_images=at - 1)
         found.append(
             Flip(
                 feature="unlabeled_images",
                 value=at - 1,
-                verdict="tl",
-                text="without unlabeled images the verdict would be tl"
+                verdict=new,
+                text=f"without unlabeled images the verdict would be {new}"
                 if at == 1
-                else f"with fewer than {at:,} unlabeled images the verdict would be tl",
+                else f"with fewer than {at:,} unlabeled images the verdict would be {new}",
             )
         )
 
-    target_gap = 1.0 if verdict == "tl" else 0.0
+    # a wider gap favours self-supervision over transfer, and transfer over self-training,
+    # whose gains were smaller far from ImageNet's photographs
+    up = verdict in ("tl", SELF_TRAINING)
+    target_gap = 1.0 if up else 0.0
     if changes(verdict_with(domain_gap=target_gap)):
         good = features.domain_gap
         if good is None:
@@ -87,8 +108,8 @@ def flips(
                 bad = middle
             else:
                 good = middle
-        edge = math.ceil(bad * 100) / 100 if verdict == "tl" else math.floor(bad * 100) / 100
-        word = "at least" if verdict == "tl" else "at most"
+        edge = math.ceil(bad * 100) / 100 if up else math.floor(bad * 100) / 100
+        word = "at least" if up else "at most"
         new = verdict_with(domain_gap=edge)
         now = "not known" if features.domain_gap is None else f"{features.domain_gap:.2f}"
         found.append(
@@ -128,4 +149,16 @@ def flips(
                 f"verdict would be {new}",
             )
         )
-    return found
+    if explain is None:
+        return found
+    return [
+        flip.model_copy(update={"text": flip.text + explain(moved(**{flip.feature: _typed(flip)}))})
+        for flip in found
+    ]
+
+
+def _typed(flip: Flip) -> Any:
+    """A flip's value as the feature holds it (counts are whole, the labels' grain a flag)."""
+    if flip.feature == "fine_grained":
+        return bool(flip.value)
+    return int(flip.value) if flip.feature.endswith("images") else flip.value

@@ -49,7 +49,8 @@ def _decades(count: int | None, centre: float, span: tuple[float, float] | None 
 
 
 def moderators(values: Mapping[str, Any], arm: Paradigm) -> np.ndarray:
-    """The vector the model reads for ``arm`` (ssl or tl+ssl) against transfer."""
+    """The vector the gain model reads for ``arm`` (ssl or tl+ssl) against transfer; ``tl``
+    gives the setting alone (no arm's indicator), which the self-training model reads."""
     relation = values.get("pool_relation")
     relation = PoolRelation(relation) if relation is not None else PoolRelation.same_collection
     protocol = values.get("protocol")

@@ -183,7 +183,7 @@ def run_pilot(
     unlabeled: Sequence[PathArg] = (),
     manifest: PathArg | None = None,
     budget: str = "10m",
-    paradigms: Sequence[str] = PILOT_ARMS,
+    paradigms: Sequence[str] | None = None,
     method: str = "simclr",
     seeds: int = 3,
     backbone: str = "auto",
@@ -200,7 +200,11 @@ def run_pilot(
     progress: Progress | bool | None = None,
 ) -> PilotResult:
     """A short, fair trial of the paradigms on the data, combined with the literature's
-    advice: ``advisor pilot``. Ctrl-C raises ``PilotInterrupted``; ``resume=True`` continues."""
+    advice: ``advisor pilot``. Ctrl-C raises ``PilotInterrupted``; ``resume=True`` continues.
+
+    ``paradigms``: among tl, ssl, tl+ssl, tl+st, scratch; None (the default) runs them all,
+    leaving tl+st out with a note in the plan when the data has no unlabeled images, where
+    naming it raises ``InputError``."""
     from advisor.pilot.budget import parse_budget
     from advisor.pilot.settings import PilotSettings
     from advisor.services.pilot import run_pilot as service
@@ -212,7 +216,7 @@ def run_pilot(
         unlabeled=[Path(p) for p in unlabeled],
         manifest=_path(manifest),
         budget=parse_budget(budget),
-        paradigms=list(paradigms),
+        paradigms=list(PILOT_ARMS if paradigms is None else paradigms),
         method=method,
         seeds=seeds,
         backbone=backbone,
@@ -222,6 +226,7 @@ def run_pilot(
         device=device,
         devices=devices,
         seed=seed,
+        chosen=paradigms is not None,
     )
     compute = _compute(compute_budget, price_per_hour, device_profile)
     with _progress(progress) as reporter:

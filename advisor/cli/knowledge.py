@@ -56,12 +56,20 @@ def knowledge_fit(
             "--with-experience", help="Also learn from the pilots in the local experience store."
         ),
     ] = False,
+    self_training: Annotated[
+        bool,
+        typer.Option(
+            "--self-training",
+            help="Fit the self-training model (tl+st against tl) instead: self_training.json.",
+        ),
+    ] = False,
     debug: DebugOpt = False,
 ) -> None:
-    """Refit the gain model on results.csv and rules.yaml; prints model.json (or writes -o)."""
+    """Refit the gain model on results.csv and rules.yaml (or, with --self-training, the
+    self-training model); prints the JSON (or writes -o)."""
     from advisor.cli.output import destination, emit
     from advisor.services import knowledge as service
 
-    model = service.fit(with_experience)
+    model = service.fit(with_experience, self_training)
     output, _ = destination(output, True)
     emit(model, output is None, output)

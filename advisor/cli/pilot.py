@@ -27,6 +27,7 @@ from advisor.cli.options import (
 
 
 def pilot(
+    ctx: typer.Context,
     data: Annotated[
         Path | None,
         typer.Argument(help="Dataset folder, as for analyze.", show_default=False),
@@ -35,8 +36,14 @@ def pilot(
         str, typer.Option("--budget", help="Wall time (90s, 10m, 1h) or steps (2000steps).")
     ] = "10m",
     paradigms: Annotated[
-        str, typer.Option("--paradigms", help="Comma-separated: tl, ssl, tl+ssl, scratch.")
-    ] = "tl,ssl,tl+ssl,scratch",
+        str,
+        typer.Option(
+            "--paradigms",
+            help="Comma-separated: tl, ssl, tl+ssl, tl+st (transfer then self-training on the "
+            "teacher's pseudo-labels of the unlabeled images), scratch. By default tl+st is left "
+            "out, with a note, when there are no unlabeled images; named, it is refused.",
+        ),
+    ] = "tl,ssl,tl+ssl,tl+st,scratch",
     method: Annotated[str, typer.Option("--method", help="simclr or byol.")] = "simclr",
     seeds: Annotated[
         int,
@@ -82,8 +89,8 @@ def pilot(
     seed: SeedOpt = 0,
     debug: DebugOpt = False,
 ) -> None:
-    """Run a short, fair pilot of tl, ssl, tl+ssl and scratch on your data, then combine what
-    it measured with the literature's advice."""
+    """Run a short, fair pilot of tl, ssl, tl+ssl, tl+st and scratch on your data, then combine
+    what it measured with the literature's advice."""
     from rich.console import Console
 
     from advisor.cli.output import destination, emit, emit_page
@@ -112,6 +119,8 @@ def pilot(
         device=device,
         devices=devices,
         seed=seed,
+        # by name: typer vendors its own click, whose enum is not the installed click's
+        chosen=ctx.get_parameter_source("paradigms").name != "DEFAULT",
     )
     err = Console(stderr=True, quiet=quiet)
     with progress_on_stderr(err, quiet) as progress:

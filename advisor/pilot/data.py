@@ -50,6 +50,12 @@ class Split:
     """Images for self-supervision: the unlabeled ones and the fine-tuning ones (no labels),
     never an evaluation image."""
 
+    @property
+    def unlabeled(self) -> np.ndarray:
+        """The pool less the fine-tuning images: what the ``tl+st`` teacher pseudo-labels, so
+        that neither an evaluation image nor a labeled one is ever given a teacher's label."""
+        return np.setdiff1d(self.pool, self.finetune)
+
 
 def choose(
     labels: Sequence[str | None],

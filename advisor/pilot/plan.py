@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from advisor.errors import InputError
-from advisor.pilot import models, train
+from advisor.pilot import models, selftrain, train
 from advisor.pilot.data import Split
 from advisor.pilot.settings import PilotSettings
 from advisor.pilot.units import (
@@ -27,7 +27,7 @@ from advisor.pilot.units import (
 )
 from advisor.progress import SILENT
 from advisor.schema.pilot import PilotPlan, SeedSteps
-from advisor.schema.vocabulary import LINEAR_READING, SSL_ARMS
+from advisor.schema.vocabulary import LINEAR_READING, SELF_TRAINING, SSL_ARMS
 
 SSL_TO_FINETUNE = 1.0
 """Self-supervised steps per fine-tuning step in an SSL arm (a convention, stated in the plan)."""
@@ -38,9 +38,13 @@ timed apart)."""
 CALIBRATION_TRIES = 3
 CURVE_POINTS = 6
 """k-NN readings along a self-supervised phase: enough to fit a learning curve through."""
-COSTS = ("ft", "ssl", "trunk", "ft_start", "ssl_start", "curve", "eval", "lp", "linear")
+COSTS = ("ft", "ssl", "trunk", "ft_start", "ssl_start", "curve", "eval", "lp", "linear", "label")
 """What the calibration measures: seconds per step of each phase and the fixed costs of a seed
-(``lp``: the head fitted on frozen features before fine-tuning)."""
+(``lp``: the head fitted on frozen features before fine-tuning; ``label``: the ``tl+st``
+teacher's pass over the seed's unlabeled images)."""
+LABEL_SAMPLE = 256
+"""Unlabeled images the teacher's pass is timed on; the pass is that time scaled to them all
+(an inference is linear in the images, and timing a pool of 100,000 would spend the budget)."""
 RESERVE_SECONDS = 3.0
 """Kept back from a time budget for the summary, the literature's prior and the result file."""
 LENGTHEN = 1.25
@@ -67,12 +71,15 @@ class Layout:
     pool_limit: int
     eval_source: str
     split: Split
+    notes: tuple[str, ...] = ()
+    """What was left out before planning, and why."""
 
 
 def calibrate(bench: Bench, split: Split, order: list[str]) -> dict[str, float]:
     """Seconds per fine-tuning and self-supervised step, and the fixed costs around them
     (building a network, starting its loader, evaluating, a learning-curve reading, the
-    linear reading), measured on throwaway copies with the real data path."""
+    linear reading, the ``tl+st`` teacher's pass), measured on throwaway copies with the real
+    data path."""
     cost = dict.fromkeys(COSTS, 0.0)
     cost["trunk"] = train.timed(lambda: models.trunk(bench.backbone, False, 0))
     net, dim = models.trunk(bench.backbone, True, 0)
@@ -95,6 +102,11 @@ def calibrate(bench: Bench, split: Split, order: list[str]) -> dict[str, float]:
             )
         )
         cost["curve"] = train.timed(lambda: knn_reading(bench, net, split))
+    if SELF_TRAINING in order:
+        unlabeled = split.unlabeled
+        sample = unlabeled[:LABEL_SAMPLE]
+        seconds = train.timed(lambda: bench.outputs(model, sample, READING_BATCH))
+        cost["label"] = seconds * len(unlabeled) / max(len(sample), 1)
     cost["eval"] = train.timed(lambda: bench.outputs(model, split.evaluate, bench.batch * 2))
     cost["linear"] = train.timed(lambda: linear_unit(bench, split))
     return cost
@@ -133,6 +145,7 @@ def seed_cost(cost: dict[str, float], order: list[str]) -> tuple[float, float]:
     fixed = (
         len(order) * (cost["trunk"] + cost["ft_start"] + cost["eval"] + cost["lp"])
         + n_ssl * (cost["ssl_start"] + CURVE_POINTS * cost["curve"])
+        + (SELF_TRAINING in order) * cost["label"]
         + cost["linear"]
     )
     return fixed, len(order) * cost["ft"] + n_ssl * SSL_TO_FINETUNE * cost["ssl"]
@@ -196,6 +209,9 @@ def make_plan(
             else f"steps divided evenly from the budget of {s.budget.steps} steps"
         ),
     ]
+    if SELF_TRAINING in trained:
+        choices.append(_self_training(layout, steps, cost["label"]))
+    choices += layout.notes
     return PilotPlan(
         budget=s.budget.text,
         budget_seconds=s.budget.seconds,
@@ -217,6 +233,21 @@ def make_plan(
         seconds_per_ssl_step=round(t_ssl, 4),
         majority_share=round(_majority_share(bench.images.labels[layout.split.evaluate]), 5),
         choices=choices,
+    )
+
+
+def _self_training(layout: Layout, steps: int, seconds: float) -> str:
+    """The ``tl+st`` arm in a sentence: its teacher, threshold, balance and augmentation."""
+    return (
+        f"tl+st: each seed's fine-tuned tl network labels the seed's "
+        f"{len(layout.split.unlabeled):,} unlabeled images"
+        + (f" (a pass of about {seconds:.0f} s)" if seconds else "")
+        + "; a student started as tl is (the same pretrained weights and head) fine-tunes the "
+        f"same {steps} steps on batches of the same size, on average "
+        f"{1 - selftrain.PSEUDO_SHARE:.0%} labeled images and {selftrain.PSEUDO_SHARE:.0%} "
+        f"images the teacher labeled with at least {selftrain.THRESHOLD:.0%} confidence, "
+        "balanced to the same count per class (a small class's images repeated, a large "
+        "class's most confident kept) and seen under RandAugment (Noisy Student; FixMatch)"
     )
 
 

@@ -30,7 +30,7 @@ from advisor.progress import SILENT, Progress
 from advisor.schema.analysis import Analysis
 from advisor.schema.cost import Throughput
 from advisor.schema.pilot import PilotPlan, PilotResult, UnitResult
-from advisor.schema.vocabulary import LINEAR_READING, SSL_ARMS
+from advisor.schema.vocabulary import LINEAR_READING, SELF_TRAINING, SSL_ARMS
 from advisor.schema.vocabulary import PILOT_CPU_BATCH as CPU_BATCH
 from advisor.schema.vocabulary import PILOT_CPU_RESOLUTION as CPU_RESOLUTION
 
@@ -87,6 +87,7 @@ class Pilot:
             else f"{pdata.EVAL_FRACTION:.0%} of the labeled images, held out per seed"
         )
         self.splits = [pdata.split(images, s.seed + k) for k in range(s.seeds)]
+        notes = self._self_training_needs_unlabeled()
         if any(arm in SSL_ARMS for arm in s.order):
             smallest = min(len(sp.pool) for sp in self.splits)
             if smallest < batch:
@@ -108,9 +109,11 @@ class Pilot:
             train_tf=train.finetune_transform(resolution, mean, std),
             eval_tf=train.eval_transform(mean, std),
             views_tf=models.views(s.method, resolution, mean, std),
+            strong_tf=train.finetune_transform(resolution, mean, std, strong=True),
             stop=self.stop,
             store=self.store,
             progress=self.progress,
+            teaches=SELF_TRAINING in s.order,
         )
         self.layout = planning.Layout(
             device=device.type,
@@ -121,7 +124,25 @@ class Pilot:
             pool_limit=pool_limit,
             eval_source=eval_source,
             split=self.splits[0],
+            notes=tuple(notes),
         )
+
+    def _self_training_needs_unlabeled(self) -> list[str]:
+        """``tl+st`` with no unlabeled image for its teacher to label: refused when it was
+        named, left out of the default list with a note for the plan (the fingerprint, made
+        afterwards, sees the same arms on resuming)."""
+        s = self.settings
+        if SELF_TRAINING not in s.order or all(len(sp.unlabeled) for sp in self.splits):
+            return []
+        why = (
+            "needs unlabeled images for its teacher to pseudo-label (images under unlabeled/ "
+            "or loose in the data folder, `unlabeled` folders, or a manifest's empty labels); "
+            "there are none"
+        )
+        if s.chosen:
+            raise InputError(f"tl+st {why}", "paradigms")
+        s.order.remove(SELF_TRAINING)
+        return [f"tl+st left out: transfer then self-training {why}"]
 
     def _plan(self, started: float) -> PilotPlan:
         s = self.settings

@@ -28,6 +28,10 @@ class PilotSettings:
     device: str
     devices: int
     seed: int = 0
+    chosen: bool = True
+    """Whether the user named the paradigms (False: the default list, from which an arm the
+    data cannot run, ``tl+st`` without unlabeled images, is left out with a note rather than
+    refused)."""
     order: list[str] = field(init=False)
     """The arms to train, in training order: the paradigms asked for, and always transfer,
     since every difference is measured against it."""
@@ -37,7 +41,7 @@ class PilotSettings:
         if unknown or not self.paradigms:
             raise InputError(
                 f"{', '.join(unknown) or '(none given)'}: not an arm; choose among "
-                "tl, ssl, tl+ssl, scratch",
+                "tl, tl+st, ssl, tl+ssl, scratch",
                 "paradigms",
             )
         if self.method not in SSL_METHODS:

@@ -22,7 +22,13 @@ from advisor.schema.pilot import (
     Projection,
     UnitResult,
 )
-from advisor.schema.vocabulary import LINEAR_READING, PILOT_LEVEL, SSL_ARMS, TRANSFER
+from advisor.schema.vocabulary import (
+    LINEAR_READING,
+    PILOT_LEVEL,
+    SELF_TRAINING,
+    SSL_ARMS,
+    TRANSFER,
+)
 
 BOOTSTRAP = 2000
 OVERRUN = 1.1
@@ -33,7 +39,7 @@ reported as still improving when the budget ran out."""
 WORSE_FEATURES = 0.02
 """k-NN accuracy lost over the self-supervised phase from which it is reported as having made
 the features worse (two points: above the reading's noise on a few hundred images)."""
-STARTS_PRETRAINED = frozenset({"tl", "tl+ssl"})
+STARTS_PRETRAINED = frozenset({"tl", "tl+ssl", "tl+st"})
 
 
 def scores(truth: np.ndarray, predicted: np.ndarray) -> tuple[float, float]:
@@ -236,15 +242,38 @@ def _noise(accuracy: float, n: int) -> float:
 
 
 def _failed_runs(plan: PilotPlan, units: list[UnitResult]) -> list[FailedRun]:
-    """Trained arms whose run went wrong, so that it says nothing about the paradigm."""
+    """Trained arms whose run went wrong, so that it says nothing about the paradigm; a
+    ``tl+st`` student also fails with its teacher, or without a pseudo-label to learn from."""
     frozen = {u.seed: u for u in units if u.arm == LINEAR_READING}
+    teachers = {u.seed: u for u in units if u.arm == TRANSFER}
     found = []
     for unit in units:
         if unit.arm != LINEAR_READING:
             reason = _failure(unit, plan.majority_share, frozen.get(unit.seed))
+            if unit.arm == SELF_TRAINING:
+                teacher = teachers.get(unit.seed)
+                reason = _untaught(unit, plan, teacher, frozen.get(unit.seed)) or reason
             if reason is not None:
                 found.append(FailedRun(arm=unit.arm, seed=unit.seed, reason=reason))
     return found
+
+
+def _untaught(
+    unit: UnitResult, plan: PilotPlan, teacher: UnitResult | None, reading: UnitResult | None
+) -> str | None:
+    """Why a ``tl+st`` student learned nothing of self-training, if so: its teacher (the
+    seed's ``tl`` run) failed, so its pseudo-labels are no evidence either way, or it labeled
+    no unlabeled image confidently enough, so the student learned from the labels alone."""
+    failed = None if teacher is None else _failure(teacher, plan.majority_share, reading)
+    if failed is not None:
+        return f"its teacher, the tl run of the same seed, failed ({failed})"
+    if unit.pseudo_labels == 0:
+        return (
+            f"its teacher labeled none of the {unit.unlabeled_images} unlabeled images with "
+            f"{unit.pseudo_threshold:.0%} confidence or more, so the student learned from the "
+            "labels alone"
+        )
+    return None
 
 
 def _failure(unit: UnitResult, chance: float | None, reading: UnitResult | None) -> str | None:

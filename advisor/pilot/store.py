@@ -1,10 +1,12 @@
 """The pilot's folder: the plan, every finished (arm, seed), the self-supervised checkpoints,
-and the final result.
+the teachers' pseudo-labels, and the final result.
 
 Every finished unit is written atomically to ``OUT/units/``; the weights of an SSL arm go to
-``OUT/checkpoints/`` as soon as its self-supervised phase ends, so a resumed pilot repeats
-neither a finished unit nor a finished phase. The plan is stored in ``OUT/plan.json`` with a
-fingerprint of the data and options it was made for, and a resumed pilot reuses it as it is.
+``OUT/checkpoints/`` as soon as its self-supervised phase ends, and so do the ``tl`` teacher's
+labels of the unlabeled images, before its unit, so a resumed pilot repeats neither a finished
+unit nor a finished phase, and trains ``tl+st`` without training its teacher again. The plan
+is stored in ``OUT/plan.json`` with a fingerprint of the data and options it was made for, and
+a resumed pilot reuses it as it is.
 """
 
 from __future__ import annotations
@@ -15,13 +17,16 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import torch
 from pydantic import ValidationError
 
 from advisor.errors import InputError
 from advisor.output import write_atomically, write_bytes_atomically
+from advisor.pilot.selftrain import Teaching
 from advisor.pilot.settings import PilotSettings
 from advisor.schema.pilot import CurvePoint, PilotPlan, UnitResult
+from advisor.schema.vocabulary import TRANSFER
 
 
 def fingerprint(
@@ -130,6 +135,31 @@ class Store:
         if not saved.is_file():
             return []
         return [CurvePoint.model_validate(c) for c in json.loads(saved.read_text())]
+
+    def teaching_path(self, seed: int) -> Path:
+        return self.checkpoints / f"{self._name(TRANSFER, seed)}.pseudo-labels.npz"
+
+    def save_teaching(self, taught: Teaching) -> None:
+        """The teacher's labels and confidences on the seed's unlabeled images, written before
+        its ``tl`` unit, so that a finished teacher always has them."""
+        buffer = io.BytesIO()
+        np.savez(buffer, images=taught.images, labels=taught.labels, confidence=taught.confidence)
+        write_bytes_atomically(self.teaching_path(taught.seed), buffer.getvalue())
+
+    def load_teaching(self, seed: int) -> Teaching:
+        """What the seed's teacher said (no pickles: arrays only)."""
+        path = self.teaching_path(seed)
+        try:
+            with np.load(path, allow_pickle=False) as saved:
+                arrays = [saved[key] for key in ("images", "labels", "confidence")]
+        except Exception as exc:
+            raise InputError(
+                f"{path} is missing or not this pilot's pseudo-labels ({type(exc).__name__}); "
+                f"delete {self.unit_path(TRANSFER, seed)} to train the teacher again"
+            ) from None
+        if len({len(a) for a in arrays}) != 1:
+            raise InputError(f"{path}: its arrays differ in length; delete it and the tl unit")
+        return Teaching(seed, *arrays)
 
     def save_result(self, text: str) -> None:
         write_atomically(self.out / "result.json", text)

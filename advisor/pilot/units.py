@@ -5,7 +5,9 @@ same for ``ssl`` and ``scratch``), an SSL arm first pretrains on the seed's pool
 then goes through the same fine-tuning protocol on the same images and is scored on the same
 held-out ones: a linear head fitted on the network's frozen features (as ``tl-linear``), then the
 whole network fine-tuned, its trunk at a third of the head's rate and its batch-norm
-statistics kept (``train.finetune``).
+statistics kept (``train.finetune``). The ``tl+st`` student goes through the same protocol from
+the same start as ``tl``; only its batches differ: about half of each is the seed's unlabeled
+images with its teacher's labels (``selftrain``), which the ``tl`` unit of the seed wrote.
 """
 
 from __future__ import annotations
@@ -20,16 +22,23 @@ from lightning_fabric import Fabric
 from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
 
-from advisor.pilot import models, stats, train
+from advisor.errors import InputError
+from advisor.pilot import models, selftrain, stats, train
 from advisor.pilot.data import Images, Split
 from advisor.pilot.interrupt import StopFlag
 from advisor.pilot.store import Store
 from advisor.probing.backbone import Backbone
 from advisor.progress import SILENT, Progress
 from advisor.schema.pilot import CurvePoint, SeedSteps, UnitResult
-from advisor.schema.vocabulary import LINEAR_READING, SSL_ARMS, SslMethod
+from advisor.schema.vocabulary import (
+    LINEAR_READING,
+    SELF_TRAINING,
+    SSL_ARMS,
+    TRANSFER,
+    SslMethod,
+)
 
-PRETRAINED = {"tl": True, "tl+ssl": True, "ssl": False, "scratch": False}
+PRETRAINED = {"tl": True, "tl+st": True, "tl+ssl": True, "ssl": False, "scratch": False}
 """Which arms start from the pretrained weights."""
 CURVE_IMAGES = 400
 """Images per side of the k-NN learning-curve reading (fine-tuning vs evaluation)."""
@@ -51,9 +60,14 @@ class Bench:
     train_tf: object
     eval_tf: object
     views_tf: object
+    strong_tf: object
+    """Fine-tuning's augmentation with RandAugment: the ``tl+st`` student's pseudo-labeled
+    images."""
     stop: StopFlag
     store: Store
     progress: Progress = SILENT
+    teaches: bool = False
+    """Whether each seed's ``tl`` network labels the seed's unlabeled images for ``tl+st``."""
     frozen: dict[int, np.ndarray] = field(default_factory=dict)
     """Seed -> the pretrained network's features of that seed's fine-tuning images: the ``tl``
     arm's linear head and the ``tl-linear`` reading are fitted on the same ones."""
@@ -71,6 +85,33 @@ class Bench:
             seed,
             self.workers,
         )
+
+    def student_loader(
+        self, split: Split, taught: selftrain.Teaching
+    ) -> torch.utils.data.DataLoader:
+        """The fine-tuning images as ``tl`` sees them, mixed with the teacher's balanced,
+        confident pseudo-labels under strong augmentation."""
+        pseudo = np.full(len(self.images.labels), -1)
+        pseudo[taught.images] = taught.labels
+        return train.mixed_loader(
+            self.images.pixels,
+            (self.images.labels, split.finetune, self.train_tf),
+            (
+                pseudo,
+                taught.images[selftrain.balanced(taught, selftrain.THRESHOLD)],
+                self.strong_tf,
+            ),
+            selftrain.PSEUDO_SHARE,
+            self.batch,
+            split.seed,
+            self.workers,
+        )
+
+    def teach(self, teacher: torch.nn.Module, split: Split) -> selftrain.Teaching:
+        """The fine-tuned ``tl`` network's labels of the seed's unlabeled images."""
+        unlabeled = split.unlabeled
+        logits = self.outputs(teacher, unlabeled, READING_BATCH)
+        return selftrain.teaching(split.seed, unlabeled, logits)
 
     def views_loader(self, split: Split, seed: int) -> torch.utils.data.DataLoader:
         return train.views_loader(
@@ -138,7 +179,8 @@ def knn_reading(bench: Bench, net: torch.nn.Module, split: Split) -> float:
 
 def train_unit(bench: Bench, arm: str, split: Split, steps: SeedSteps) -> UnitResult:
     """Pretrain (SSL arms, unless a resumed pilot finished that phase), fit the head on the
-    frozen features, fine-tune, score."""
+    frozen features, fine-tune (``tl+st``: with its teacher's pseudo-labels), score; a ``tl``
+    network that teaches then labels the unlabeled images."""
     started = time.perf_counter()
     seed = split.seed
     net, dim = models.trunk(bench.backbone, PRETRAINED[arm], seed)
@@ -171,19 +213,46 @@ def train_unit(bench: Bench, arm: str, split: Split, steps: SeedSteps) -> UnitRe
     model = models.classifier(net, dim, len(bench.images.classes), seed)
     frozen = (
         bench.pretrained_features(split)
-        if arm == "tl"
+        if PRETRAINED[arm] and arm not in SSL_ARMS
         else bench.outputs(net, split.finetune, READING_BATCH)
     )
     fit_head(model[1], frozen, bench.images.labels[split.finetune])
+    batches, extra = bench.finetune_loader(split, seed), {}
+    if arm == SELF_TRAINING:
+        taught = _teaching(bench, split)
+        batches = bench.student_loader(split, taught)
+        extra = {
+            "unlabeled_images": len(taught.images),
+            "pseudo_labels": len(selftrain.confident(taught, selftrain.THRESHOLD)),
+            "pseudo_threshold": selftrain.THRESHOLD,
+        }
     clock = StepClock(
         bench.progress, f"seed {seed}: {arm} fine-tuning", steps.finetune_steps, bench.batch
     )
-    batches = bench.finetune_loader(split, seed)
     loss = train.finetune(bench.fabric, model, batches, steps.finetune_steps, bench.stop, clock)
     logits = bench.outputs(model, split.evaluate, bench.batch * 2)
+    if arm == TRANSFER and bench.teaches:
+        bench.store.save_teaching(bench.teach(model, split))
     seconds = time.perf_counter() - started
     unit = _scored(bench, arm, split, logits.argmax(axis=1), seconds, loss, curve)
-    return unit.model_copy(update={"seconds_per_step": _rounded(clock.seconds_per_step())})
+    return unit.model_copy(update={"seconds_per_step": _rounded(clock.seconds_per_step()), **extra})
+
+
+def _teaching(bench: Bench, split: Split) -> selftrain.Teaching:
+    """The seed's stored pseudo-labels, refused unless every one is a class of this pilot given
+    to an unlabeled image of this seed's split."""
+    taught = bench.store.load_teaching(split.seed)
+    classes = len(bench.images.classes)
+    if (
+        not np.isin(taught.images, split.unlabeled).all()
+        or not ((taught.labels >= 0) & (taught.labels < classes)).all()
+    ):
+        raise InputError(
+            f"{bench.store.teaching_path(split.seed)} labels images that are not this seed's "
+            "unlabeled ones, or with classes this pilot does not have; delete it and the "
+            "seed's tl unit to train the teacher again"
+        )
+    return taught
 
 
 def linear_unit(bench: Bench, split: Split) -> UnitResult:

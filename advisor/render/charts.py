@@ -25,6 +25,7 @@ COLOURS = {
     "tl": "#d08c00",
     "ssl": "#1f9e6e",
     "tl+ssl": "#2f7fc1",
+    "tl+st": "#138d90",
     "scratch": "#8c8c8c",
     "tl-linear": "#b0649a",
     "frozen": "#8c8c8c",

@@ -18,9 +18,17 @@ VERDICT_WORDS = {
     "ssl": "self-supervised pretraining on your images, then fine-tune",
     "tl+ssl": "continue pretraining the pretrained model self-supervised on your images, then "
     "fine-tune",
+    "tl+st": "self-train: fine-tune the pretrained model on your labels and on its own "
+    "confident labels of your unlabeled images",
 }
 
-SIDE_STYLE = {"ssl-family": "green", "tl": "yellow", "within-ssl-family": "cyan", "neutral": "dim"}
+SIDE_STYLE = {
+    "ssl-family": "green",
+    "tl": "yellow",
+    "within-ssl-family": "cyan",
+    "self-training": "blue",
+    "neutral": "dim",
+}
 
 CHECK_WORDS = {
     "supported": ("fit agrees", "green"),
@@ -32,18 +40,64 @@ CHECK_WORDS = {
 """What the fitted model says of each reason's direction, in the reasons table."""
 
 
-def family_probability(rec: Recommendation) -> float:
-    """P(the self-supervised family beats transfer), whichever side the verdict names."""
+def contender(rec: Recommendation) -> str:
+    """The arm the probability and the expected gain are about, as the engine recorded it;
+    for a document of an earlier version, which did not, the verdict's own, or when it names
+    transfer, the likeliest of the arms a verdict may name (not thin, and paid for by the
+    compute budget when one was given)."""
+    if rec.contender is not None:
+        return rec.contender
+    if rec.verdict != "tl":
+        return rec.verdict
+    cost = rec.cost
+    open_arms = [
+        arm
+        for arm, estimate in rec.arms.items()
+        if estimate.thin is None
+        and (
+            cost is None
+            or cost.budget_hours is None
+            or not any(a.arm == arm and a.affordable is False for a in cost.arms)
+        )
+    ]
+    return max(open_arms or rec.arms, key=lambda arm: rec.arms[arm].probability)
+
+
+def alternative_probability(rec: Recommendation) -> float:
+    """P(the contender beats transfer), whichever side the verdict names."""
     return 1 - rec.probability if rec.verdict == "tl" else rec.probability
 
 
-def gain_interval_words(gain: Gain) -> str:
+def gain_interval_words(gain: Gain, arm: str) -> str:
     """What the interval is an interval of, in words a reader can act on."""
     return (
         f"{gain.level:.0%} of datasets like this one would fall between {gain.low:+.1f} and "
-        f"{gain.high:+.1f} points (self-supervised minus transfer, in points of accuracy or the "
+        f"{gain.high:+.1f} points ({arm} minus transfer, in points of accuracy or the "
         f"task's metric; the most the metric allows here is {gain.ceiling:+.1f})"
     )
+
+
+def arms_table(rec: Recommendation) -> Table:
+    """Every alternative against transfer: expected gain, interval, probability, and whether
+    the evidence is too thin for the verdict to weigh it."""
+    table = Table(box=None, show_header=True, pad_edge=False)
+    table.add_column("arm", no_wrap=True)
+    table.add_column("gain over tl", justify="right")
+    table.add_column("interval", justify="right")
+    table.add_column("P(beats tl)", justify="right")
+    table.add_column("evidence")
+    for arm, estimate in rec.arms.items():
+        g = estimate.gain
+        table.add_row(
+            arm,
+            f"{g.mean:+.1f}",
+            f"{g.low:+.1f} to {g.high:+.1f}",
+            f"{estimate.probability:.0%}",
+            Text(f"thin: {estimate.thin}", style="yellow")
+            if estimate.thin
+            else Text("weighed", style="dim"),
+        )
+    return table
 
 
 def cites_text(cites: list[Cite]) -> str:
@@ -77,7 +131,7 @@ def cost_table(cost: CostForecast) -> Table:
     published schedules, the price when one was given, and whether the budget pays for it."""
     table = Table(box=None, show_header=True, pad_edge=False)
     table.add_column("arm", no_wrap=True)
-    table.add_column("pretraining passes", justify="right")
+    table.add_column("pretraining or teacher passes", justify="right")
     table.add_column("fine-tuning passes", justify="right")
     table.add_column("device-hours (range)", justify="right")
     if cost.price_per_hour is not None:
@@ -120,8 +174,8 @@ def recommendation_panel(rec: Recommendation) -> Panel:
             ("toss-up", "bold magenta"),
             f" - start with {rec.verdict} ({VERDICT_WORDS[rec.verdict]}), the cheaper arm, and "
             "let a pilot decide\n",
-            ("Probability that the self-supervised family is better: ", "bold"),
-            f"{family_probability(rec):.0%}\n",
+            (f"Probability that {contender(rec)} is better: ", "bold"),
+            f"{alternative_probability(rec):.0%}\n",
         )
     else:
         verdict = Text.assemble(
@@ -139,9 +193,9 @@ def recommendation_panel(rec: Recommendation) -> Panel:
         )
     head = Text.assemble(
         verdict,
-        ("Expected gain of the self-supervised family over transfer: ", "bold"),
+        (f"Expected gain of {contender(rec)} over transfer: ", "bold"),
         f"{gain.mean:+.1f} points\n",
-        (gain_interval_words(gain), "dim"),
+        (gain_interval_words(gain, contender(rec)), "dim"),
     )
     if rec.pilot is not None:
         head.append_text(
@@ -166,7 +220,7 @@ def recommendation_panel(rec: Recommendation) -> Panel:
             Text(words, style=style),
             Text.assemble(reason.text, (f"  [{cites_text(reason.cites)}]", "dim")),
         )
-    parts: list = [head]
+    parts: list = [head, Text("\nEach alternative against transfer", style="bold"), arms_table(rec)]
     if rec.reasons:
         parts += [Text("\nReasons", style="bold"), reasons]
     if rec.flip:
@@ -191,8 +245,16 @@ def recommendation_panel(rec: Recommendation) -> Panel:
     return Panel(
         Group(*parts),
         title=title,
-        subtitle=f"model: {rec.model.fit_rows} comparisons from {rec.model.studies} studies",
+        subtitle=_models_words(rec),
     )
+
+
+def _models_words(rec: Recommendation) -> str:
+    words = f"model: {rec.model.fit_rows} comparisons from {rec.model.studies} studies"
+    st = rec.self_training_model
+    if st is not None:
+        words += f"; self-training: {st.fit_rows} from {st.studies}"
+    return words
 
 
 def render_recommendation(console: Console, rec: Recommendation) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from advisor.render.decision import contender
 from advisor.schema.analysis import Analysis
 from advisor.schema.decision import Recommendation
 from advisor.schema.pilot import PilotResult
@@ -19,13 +20,13 @@ def _verdict(rec: Recommendation) -> list[str]:
     if rec.toss_up:
         head = (
             f"**Verdict: toss-up**: start with `{rec.verdict}` and let a pilot decide "
-            f"(self-supervised family better: {1 - rec.probability:.0%})"
+            f"({contender(rec)} better: {1 - rec.probability:.0%})"
         )
     else:
         head = f"**Verdict: `{rec.verdict}`** (probability {rec.probability:.0%})"
     lines = [
         head,
-        f"- Expected gain of the self-supervised family over transfer: {gain.mean:+.1f} points "
+        f"- Expected gain of `{contender(rec)}` over transfer: {gain.mean:+.1f} points "
         f"({gain.level:.0%} interval {gain.low:+.1f} to {gain.high:+.1f})",
     ]
     if rec.cost is not None and rec.cost.unbudgeted_verdict is not None:

@@ -62,12 +62,27 @@ def render_pilot(console: Console, result: PilotResult) -> None:
             + (f" (best so far: {result.measured_best})" if result.measured_best else ""),
         )
     )
-    parts: list = [head, Text(""), table, Text(""), verdict]
+    parts: list = [head, Text(""), table]
+    parts += [Text(line) for line in pseudo_label_lines(result)]
+    parts += [Text(""), verdict]
     parts += [Text(f"  • {c}", style="yellow") for c in result.caveats]
     parts += [Text(f"  • {line}", style="cyan") for line in projection_lines(result)]
     console.print(Panel(Group(*parts), title="Pilot"))
     if result.recommendation is not None:
         render_recommendation(console, result.recommendation)
+
+
+def pseudo_label_lines(result: PilotResult) -> list[str]:
+    """How much the ``tl+st`` students had to learn from: their teachers' confident labels."""
+    taught = [u for u in result.units if u.pseudo_labels is not None]
+    if not taught:
+        return []
+    seeds = "; ".join(
+        f"seed {u.seed} {u.pseudo_labels:,} of {u.unlabeled_images:,}"
+        for u in sorted(taught, key=lambda u: u.seed)
+    )
+    threshold = taught[0].pseudo_threshold
+    return [f"tl+st pseudo-labels (teacher confidence ≥ {threshold:.0%}): {seeds}"]
 
 
 def projection_lines(result: PilotResult) -> list[str]:

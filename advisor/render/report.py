@@ -33,8 +33,9 @@ from advisor.render.analysis import (
 from advisor.render.decision import (
     CHECK_WORDS,
     VERDICT_WORDS,
+    alternative_probability,
     cites_text,
-    family_probability,
+    contender,
     gain_interval_words,
 )
 from advisor.render.pilot import by_seed, projection_lines
@@ -143,7 +144,12 @@ def _recommendation(prefix: str, rec: Recommendation) -> dict:
     gain = rec.expected_gain
     rows = [
         charts.Interval(
-            "gain-expected", "self-supervised family", gain.mean, gain.low, gain.high, "#7b52ab"
+            "gain-expected",
+            f"expected: {contender(rec)}",
+            gain.mean,
+            gain.low,
+            gain.high,
+            "#7b52ab",
         )
     ]
     for arm, estimate in rec.arms.items():
@@ -151,7 +157,7 @@ def _recommendation(prefix: str, rec: Recommendation) -> dict:
         rows.append(
             charts.Interval(
                 f"gain-{arm.replace('+', '-')}",
-                arm,
+                f"{arm} (thin evidence)" if estimate.thin else arm,
                 g.mean,
                 g.low,
                 g.high,
@@ -174,8 +180,9 @@ def _recommendation(prefix: str, rec: Recommendation) -> dict:
         "rec": rec,
         "cost_chart": _cost_chart(prefix, rec),
         "words": VERDICT_WORDS[rec.verdict],
-        "family_probability": family_probability(rec),
-        "gain_words": gain_interval_words(gain),
+        "contender": contender(rec),
+        "alternative_probability": alternative_probability(rec),
+        "gain_words": gain_interval_words(gain, contender(rec)),
         "gain_chart": Markup(
             charts.interval_chart(
                 f"{prefix}-gain-chart",
@@ -229,6 +236,7 @@ def _features(rec: Recommendation) -> list[tuple[str, str]]:
     rows = [
         ("labeled images", f"{f.labeled_images:,}"),
         ("labeled per class", "–" if f.labeled_per_class is None else f"{f.labeled_per_class:g}"),
+        ("unlabeled images", f"{f.unlabeled_images:,}"),
         ("images for self-supervision", f"{f.pool_images:,}"),
         ("classes", "–" if f.classes is None else str(f.classes)),
         ("image size", "–" if f.image_size is None else f"{f.image_size} px"),

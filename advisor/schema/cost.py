@@ -217,8 +217,16 @@ class Spread(Model):
 
 class ArmCost(Model):
     arm: Paradigm
-    pretraining_images: int = Field(ge=0, description="Image-passes of self-supervision.")
-    finetuning_images: int = Field(ge=0, description="Image-passes of fine-tuning.")
+    pretraining_images: int = Field(
+        ge=0,
+        description="Image-passes before the final fine-tuning: self-supervision, or for "
+        "tl+st the teacher's fine-tuning and its labelling pass over the unlabeled images.",
+    )
+    finetuning_images: int = Field(
+        ge=0,
+        description="Image-passes of the final fine-tuning (for tl+st, the student's, on the "
+        "labeled and the pseudo-labeled images).",
+    )
     hours: Spread | None = Field(
         description="Device-hours on the device of ``CostForecast.device``; None when it cannot "
         "be forecast (``missing`` says why)."

@@ -113,6 +113,12 @@ class Gain(Model):
 class ArmEstimate(Model):
     gain: Gain
     probability: float = Field(ge=0, le=1, description="P(this arm beats plain transfer).")
+    thin: str | None = Field(
+        default=None,
+        description="Why the published evidence for this arm is too thin for the verdict to "
+        "name it (it is shown, not weighed); None when a verdict may rest on it, or when a "
+        "pilot measured the arm on these data.",
+    )
 
 
 class Cite(Model):
@@ -133,7 +139,7 @@ class Reason(Model):
     text: str
     favours: list[Paradigm]
     over: list[Paradigm]
-    direction: Literal["ssl-family", "tl", "within-ssl-family", "neutral"] = Field(
+    direction: Literal["ssl-family", "tl", "within-ssl-family", "self-training", "neutral"] = Field(
         description="Which side of the verdict the rule pushes."
     )
     strength: int = Field(ge=1, le=3)
@@ -184,7 +190,8 @@ class Recommendation(Displayed):
         ge=0,
         le=1,
         description="Probability that the verdict is the better choice than the "
-        "other side (transfer vs the self-supervised family). It can be below 0.5 in a toss-up "
+        "other side (transfer against the arm likeliest to beat it: the self-supervised "
+        "family's best, or self-training). It can be below 0.5 in a toss-up "
         "(tl is named there because it costs no pretraining, not because it is likelier to win) "
         "and when a compute budget set the likelier arm aside (cost.unbudgeted_verdict).",
     )
@@ -192,16 +199,31 @@ class Recommendation(Displayed):
         description="Neither side reaches the toss-up threshold: the expected gain is within the "
         "noise of the evidence, and a pilot is what will decide."
     )
-    expected_gain: Gain = Field(
-        description="Of the better self-supervised arm over transfer (negative: transfer wins)."
+    contender: Paradigm | None = Field(
+        default=None,
+        description="The arm the probability and the expected gain are about: the verdict's "
+        "own, or when the verdict is transfer, the arm likeliest to beat it among those a "
+        "verdict may weigh (within the compute budget when one was given). None in documents "
+        "of earlier versions.",
     )
-    arms: dict[str, ArmEstimate] = Field(description="ssl and tl+ssl, each against tl.")
+    expected_gain: Gain = Field(
+        description="Of the contender over transfer (negative: transfer wins)."
+    )
+    arms: dict[str, ArmEstimate] = Field(
+        description="ssl and tl+ssl, and tl+st when there are unlabeled images to "
+        "pseudo-label, each against tl."
+    )
     reasons: list[Reason]
     caveats: list[str]
     flip: list[Flip]
     recipe: list[RecipeItem]
     features: DecisionFeatures
     model: ModelInfo
+    self_training_model: ModelInfo | None = Field(
+        default=None,
+        description="The self-training model the tl+st estimate comes from; None in documents "
+        "of earlier versions.",
+    )
     pilot: PilotEvidence | None = Field(
         default=None, description="Set when a pilot's result was combined with the prior."
     )

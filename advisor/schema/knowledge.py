@@ -18,6 +18,7 @@ from advisor.schema.vocabulary import (
     DIRECT_KINDS,
     MODEL_TERMS,
     SCHEMA_VERSION,
+    SELF_TRAINING_KINDS,
     Domain,
     Evidence,
     Kind,
@@ -50,9 +51,14 @@ class ResultRow(Model):
     task: Task
     labeled_images: int | None = Field(ge=1, description="Labeled training images used.")
     label_fraction: float | None = Field(gt=0, le=1, description="Share of the target's labels.")
-    pretraining_images: int | None = Field(ge=1, description="Images of the pretraining pool.")
+    pretraining_images: int | None = Field(
+        ge=1,
+        description="Images of the pretraining pool; for self-training, the unlabeled images "
+        "its pseudo-labels are made on.",
+    )
     pool_relation: PoolRelation | None = Field(
-        description="Where the self-supervised arm's pool comes from, relative to the labeled set."
+        description="Where the self-supervised (or self-training) arm's pool comes from, "
+        "relative to the labeled set."
     )
     classes: int | None = Field(ge=2)
     image_size: int | None = Field(ge=1)
@@ -60,9 +66,13 @@ class ResultRow(Model):
     arm_a: str
     arm_b: str
     kind: Kind
-    ssl_method: str | None
+    ssl_method: str | None = Field(
+        description="The self-supervised method, or for self-training rows the self-training "
+        "method (FixMatch, Pseudo-Label, ...)."
+    )
     ssl_family: SslFamily | None = Field(
-        description="Family of the self-supervised method; empty for supervised arms."
+        description="Family of the self-supervised method; empty for supervised arms and for "
+        "self-training."
     )
     early_ssl: bool = Field(
         description="A self-supervised method of the pretext or memory-bank era (before 2020)."
@@ -70,7 +80,11 @@ class ResultRow(Model):
     continued: bool | None = Field(description="Self-supervision started from ImageNet weights.")
     arch: str | None = Field(description="Backbone family (resnet, vit, swin, ...).")
     metric: str
-    protocol: Literal["fine-tune", "linear", "knn", "svm", "other"]
+    protocol: Literal["fine-tune", "linear", "knn", "svm", "other", "mixed"] = Field(
+        description="How both arms were used on the labels; mixed: each read its own way, as "
+        "the study compared them (a self-trained network fine-tuned whole against frozen "
+        "self-supervised features under a linear head), kept out of every fit."
+    )
     value_a: float | None
     value_b: float | None
     gap: float
@@ -86,6 +100,13 @@ class ResultRow(Model):
                 raise ValueError(
                     f"{self.id}: a {self.kind.value} row has continued: {str(continued).lower()}"
                 )
+        coded = self.ssl_family is None and bool(self.ssl_method)
+        if self.kind in SELF_TRAINING_KINDS and not coded:
+            raise ValueError(
+                f"{self.id}: a {self.kind.value} row names its self-training method in "
+                "ssl_method and leaves ssl_family empty (self-training is not a self-supervised "
+                "family)"
+            )
         sizes = (self.labeled_images, self.pretraining_images)
         if self.pool_relation is PoolRelation.same and None not in sizes and sizes[0] != sizes[1]:
             raise ValueError(

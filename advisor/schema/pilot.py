@@ -79,6 +79,20 @@ class UnitResult(Model):
         description="Median seconds of a fine-tuning step (the first left out); None for the "
         "frozen reading.",
     )
+    unlabeled_images: int | None = Field(
+        default=None,
+        description="tl+st: the seed's unlabeled images its teacher (the seed's tl network) "
+        "labeled: the pool less the fine-tuning images, never an evaluation image. None for "
+        "the other arms.",
+    )
+    pseudo_labels: int | None = Field(
+        default=None,
+        description="tl+st: how many of them the teacher labeled at or above the confidence "
+        "threshold, each counted once (class balancing repeats some in training).",
+    )
+    pseudo_threshold: float | None = Field(
+        default=None, description="tl+st: the teacher's softmax confidence a label needed."
+    )
 
 
 class FailedRun(Model):

@@ -13,11 +13,12 @@ from typing import Literal
 
 SCHEMA_VERSION = "1.0"
 
-Paradigm = Literal["tl", "ssl", "tl+ssl"]
-"""What the advice chooses between: transfer, self-supervision from scratch, or both."""
+Paradigm = Literal["tl", "ssl", "tl+ssl", "tl+st"]
+"""What the advice chooses between: transfer, self-supervision from scratch, both, or transfer
+then self-training on the unlabeled images (a teacher's pseudo-labels)."""
 
-ArmName = Literal["scratch", "tl", "ssl", "tl+ssl", "tl-linear"]
-"""What a pilot trains: the three paradigms, the untrained baseline, and the free reading of the
+ArmName = Literal["scratch", "tl", "ssl", "tl+ssl", "tl+st", "tl-linear"]
+"""What a pilot trains: the four paradigms, the untrained baseline, and the free reading of the
 frozen pretrained features under a logistic regression."""
 
 TRANSFER: Paradigm = "tl"
@@ -26,8 +27,15 @@ TRANSFER: Paradigm = "tl"
 SSL_ARMS: tuple[Paradigm, Paradigm] = ("ssl", "tl+ssl")
 """The self-supervised family."""
 
-PILOT_ARMS: tuple[ArmName, ...] = ("tl", "tl+ssl", "ssl", "scratch")
-"""The arms a pilot can train, in the order it trains them."""
+SELF_TRAINING: Paradigm = "tl+st"
+"""Transfer, then self-training: the network fine-tuned on the labels (the teacher) labels the
+unlabeled images it is confident on, and a student started from the same pretrained weights
+learns from both. Not a member of the self-supervised family: its evidence and its estimate are
+its own."""
+
+PILOT_ARMS: tuple[ArmName, ...] = ("tl", "tl+st", "tl+ssl", "ssl", "scratch")
+"""The arms a pilot can train, in the order it trains them (the teacher of ``tl+st`` is the
+same seed's ``tl`` network, so ``tl`` comes first)."""
 
 LINEAR_READING: ArmName = "tl-linear"
 """Not trained: read off the pretrained features in every pilot."""
@@ -140,6 +148,20 @@ labeled set widens whichever lead the domain gives (transfer's on photographs, s
 far from them), and many labels narrow it."""
 
 
+SELF_TRAINING_TERMS: tuple[str, ...] = (
+    "intercept",
+    "log_labeled",
+    "labeled_unknown",
+    "frozen",
+    "domain_gap",
+)
+"""Names of the self-training model's coefficients (``tl+st`` against ``tl``), in order, read as
+the gain model's terms of the same names. Fewer than the gain model's: a handful of studies
+compare self-training with transfer, and the semi-supervised literature varies above all the
+number of labels, so the form keeps the label count, the protocol and the domain gap. Chosen
+before any self-training comparison was entered."""
+
+
 def default_pool_relation(unlabeled: int) -> PoolRelation:
     """The relation assumed when nobody says or measures it: more of the labeled images' own
     collection, or only the labeled images themselves when there are no others."""
@@ -162,10 +184,18 @@ class Kind(StrEnum):
     in_domain_ssl_vs_offdomain_ssl = "in-domain-ssl-vs-offdomain-ssl"
     tl_vs_scratch = "tl-vs-scratch"
     ssl_vs_scratch = "ssl-vs-scratch"
+    st_vs_tl = "st-vs-tl"
+    st_vs_ssl = "st-vs-ssl"
 
 
 EVALUATION_SPLITS = frozenset({"val", "test"})
 """Split folders whose labels evaluate a model rather than train it."""
+
+SELF_TRAINING_KINDS = frozenset({Kind.st_vs_tl, Kind.st_vs_ssl})
+"""Comparisons of self-training (a teacher's pseudo-labels on the unlabeled images, started from
+supervised ImageNet weights) with transfer on the labels alone (``st-vs-tl``: the rows the
+self-training estimate is fitted on) or with self-supervised pretraining on the same target
+(``st-vs-ssl``). ``ssl_method`` names the self-training method; ``ssl_family`` stays empty."""
 
 DIRECT_KINDS = frozenset({Kind.ssl_vs_tl, Kind.continued_vs_tl})
 """Comparisons of a self-supervised arm with supervised ImageNet transfer on the same target:

@@ -3,9 +3,14 @@ evidence, and the gain model refitted on the published comparisons (and the user
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from advisor import __version__
 from advisor.errors import InputError
 from advisor.schema.knowledge import KnowledgeItem, KnowledgeListing
+
+if TYPE_CHECKING:
+    from advisor.knowledge.model import GainModel
 
 
 def listing() -> KnowledgeListing:
@@ -30,13 +35,22 @@ def item(item_id: str) -> KnowledgeItem:
     return KnowledgeItem(tool_version=__version__, kind=kind, item=entry, rows=rows)
 
 
-def fit(with_experience: bool = False):
+def fit(with_experience: bool = False, self_training: bool = False) -> GainModel:
     """The gain model refitted from results.csv and rules.yaml, and from the pilots in the
-    local experience store when asked."""
+    local experience store when asked; or the self-training model, from its own comparisons
+    (the experience store holds self-supervised pilots only)."""
     from advisor.advice import experience
-    from advisor.advice.fit import fit_gain_model
+    from advisor.advice.fit import fit_gain_model, fit_self_training_model
     from advisor.knowledge.base import load_knowledge
 
+    if self_training:
+        if with_experience:
+            raise InputError(
+                "cannot go with `self_training`: the experience store holds self-supervised "
+                "pilots, and the self-training model is fitted on published comparisons alone",
+                "with_experience",
+            )
+        return fit_self_training_model(load_knowledge())
     rows = []
     if with_experience:
         records = experience.load()

@@ -161,11 +161,14 @@ def test_several_documents_share_one_page_each_under_its_own_ids(
     assert not repeated, sorted(repeated)[:5]
 
 
-def test_a_toss_up_says_so_and_gives_the_family_probability(toss_up) -> None:
+def test_a_toss_up_says_so_and_gives_the_contenders_probability(toss_up) -> None:
     rec = toss_up.body
     page = Page(report_html([toss_up]))
     assert "toss-up start with tl" in page.text
-    assert f"self-supervised family is better: {1 - rec.probability:.0%}" in page.text
+    # self-training's evidence is thin here (more labels than its comparisons had), so the
+    # toss-up is about the likeliest self-supervised arm
+    assert rec.arms["tl+st"].thin is not None
+    assert f"that tl+ssl is better: {1 - rec.probability:.0%}" in page.text
 
 
 def test_problems_past_the_cap_are_counted_not_shown(stored_analysis) -> None:
