@@ -270,6 +270,15 @@ def rule_prior_means(kb: KnowledgeBase, silent: np.ndarray, prior_sd: np.ndarray
     return means
 
 
+def _metrics(fitted: np.ndarray, y: np.ndarray, groups: Sequence[str]) -> FitMetrics:
+    return FitMetrics(
+        rows=len(y),
+        studies=len(set(groups)),
+        rmse=float(np.sqrt(np.mean((fitted - y) ** 2))),
+        sign_agreement=float(np.mean(np.sign(fitted) == np.sign(y))),
+    )
+
+
 def fit_gain_model(
     kb: KnowledgeBase,
     exclude_studies: Iterable[str] = (),
@@ -294,7 +303,6 @@ def fit_gain_model(
     silent = silent_terms(x[: len(rows)])
     prior_mean = rule_prior_means(kb, silent, prior_sd)
     mean, cov, tau2, sigma2 = fit_arrays(x, y, groups, prior_mean, prior_sd)
-    fitted = x @ mean
     return GainModel(
         method="meta-regression of asinh(SSL - TL gap) on the moderators, Gaussian priors "
         "(centred on 0, or on the rule's direction for a moderator no comparison varies), a "
@@ -310,12 +318,7 @@ def fit_gain_model(
         rule_checks=_checks(kb, mean, cov, silent),
         fit_rows=[row.id for row in rows] + [f"pilot-{k}" for k in range(len(experience))],
         excluded_studies=excluded,
-        metrics=FitMetrics(
-            rows=len(y),
-            studies=len(set(groups)),
-            rmse=float(np.sqrt(np.mean((fitted - y) ** 2))),
-            sign_agreement=float(np.mean(np.sign(fitted) == np.sign(y))),
-        ),
+        metrics=_metrics(x @ mean, y, groups),
     )
 
 
@@ -335,7 +338,6 @@ def fit_self_training_model(kb: KnowledgeBase, exclude_studies: Iterable[str] = 
     mean, cov, tau2, sigma2 = fit_arrays(
         x, y, groups, prior_mean, prior_sd, row_scale=study_scale(groups)
     )
-    fitted = x @ mean
     return GainModel(
         method="meta-regression of asinh(tl+st - tl gap) on the self-training terms, Gaussian "
         "priors centred on 0, a random intercept per study, studies weighted equally, variances "
@@ -351,10 +353,5 @@ def fit_self_training_model(kb: KnowledgeBase, exclude_studies: Iterable[str] = 
         rule_checks=[],
         fit_rows=[row.id for row in rows],
         excluded_studies=excluded,
-        metrics=FitMetrics(
-            rows=len(y),
-            studies=len(set(groups)),
-            rmse=float(np.sqrt(np.mean((fitted - y) ** 2))),
-            sign_agreement=float(np.mean(np.sign(fitted) == np.sign(y))),
-        ),
+        metrics=_metrics(x @ mean, y, groups),
     )
