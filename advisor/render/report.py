@@ -412,6 +412,19 @@ def _probes(prefix: str, analysis: Analysis) -> dict:
     return part
 
 
+def _pseudo_label_lines(result: PilotResult) -> list[str]:
+    """What each ``tl+st`` student learned from: how many of the seed's unlabeled images its
+    teacher labeled confidently enough."""
+    return [
+        f"seed {u.seed}: {u.pseudo_labels:,} of {u.unlabeled_images:,} unlabeled images "
+        f"labeled by the teacher with at least {u.pseudo_threshold:.0%} confidence"
+        for u in sorted(result.units, key=lambda u: u.seed)
+        if u.pseudo_labels is not None
+        and u.unlabeled_images is not None
+        and u.pseudo_threshold is not None
+    ]
+
+
 def _pilot(prefix: str, result: PilotResult) -> dict:
     plan = result.plan
     apart = _set_apart(result)
@@ -460,6 +473,7 @@ def _pilot(prefix: str, result: PilotResult) -> dict:
         "set_apart": bool(apart),
         "differences": {d.arm: d for d in result.differences},
         "projections": projection_lines(result),
+        "pseudo_labels": _pseudo_label_lines(result),
         "seed_chart": None,
         "difference_chart": None,
         "curve_chart": None,

@@ -356,3 +356,23 @@ def test_a_budget_is_drawn_and_marks_each_arm(tmp_path) -> None:
     page = Page(report_html([Document("budget", rec)]))
     assert "d0-cost-chart-budget" in page.ids
     assert "within budget" in page.text
+
+
+def test_a_self_training_student_shows_what_it_learned_from(stored_pilot) -> None:
+    result = stored_pilot.body
+    teacher = next(u for u in result.units if u.arm == "tl")
+    student = teacher.model_copy(
+        update={
+            "arm": "tl+st",
+            "unlabeled_images": 3000,
+            "pseudo_labels": 2333,
+            "pseudo_threshold": 0.8,
+        }
+    )
+    changed = result.model_copy(update={"units": [*result.units, student]})
+    page = Page(report_html([Document("pilot", changed)]))
+    assert (
+        f"seed {teacher.seed}: 2,333 of 3,000 unlabeled images labeled by the teacher with at "
+        "least 80% confidence"
+    ) in page.text
+    assert "pseudo-labels" not in Page(report_html([stored_pilot])).text
