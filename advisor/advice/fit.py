@@ -270,13 +270,31 @@ def rule_prior_means(kb: KnowledgeBase, silent: np.ndarray, prior_sd: np.ndarray
     return means
 
 
-def _metrics(fitted: np.ndarray, y: np.ndarray, groups: Sequence[str]) -> FitMetrics:
-    return FitMetrics(
-        rows=len(y),
-        studies=len(set(groups)),
-        rmse=float(np.sqrt(np.mean((fitted - y) ** 2))),
-        sign_agreement=float(np.mean(np.sign(fitted) == np.sign(y))),
-    )
+def _posterior(
+    prior_mean: np.ndarray,
+    prior_sd: np.ndarray,
+    fit: tuple[np.ndarray, np.ndarray, float, float],
+    x: np.ndarray,
+    y: np.ndarray,
+    groups: Sequence[str],
+) -> dict[str, Any]:
+    """The fields both models share: priors, posterior, variances and in-sample metrics."""
+    mean, cov, tau2, sigma2 = fit
+    fitted = x @ mean
+    return {
+        "prior_mean": prior_mean.tolist(),
+        "prior_sd": prior_sd.tolist(),
+        "coefficients": mean.tolist(),
+        "covariance": cov.tolist(),
+        "between_study_variance": tau2,
+        "within_study_variance": sigma2,
+        "metrics": FitMetrics(
+            rows=len(y),
+            studies=len(set(groups)),
+            rmse=float(np.sqrt(np.mean((fitted - y) ** 2))),
+            sign_agreement=float(np.mean(np.sign(fitted) == np.sign(y))),
+        ),
+    }
 
 
 def fit_gain_model(
@@ -309,16 +327,10 @@ def fit_gain_model(
         "random intercept per study, variances by marginal likelihood (numpy, closed form)",
         command=FIT_COMMAND,
         terms=list(MODEL_TERMS),
-        prior_mean=prior_mean.tolist(),
-        prior_sd=prior_sd.tolist(),
-        coefficients=mean.tolist(),
-        covariance=cov.tolist(),
-        between_study_variance=tau2,
-        within_study_variance=sigma2,
         rule_checks=_checks(kb, mean, cov, silent),
         fit_rows=[row.id for row in rows] + [f"pilot-{k}" for k in range(len(experience))],
         excluded_studies=excluded,
-        metrics=_metrics(x @ mean, y, groups),
+        **_posterior(prior_mean, prior_sd, (mean, cov, tau2, sigma2), x, y, groups),
     )
 
 
@@ -344,14 +356,8 @@ def fit_self_training_model(kb: KnowledgeBase, exclude_studies: Iterable[str] = 
         "by marginal likelihood (numpy, closed form)",
         command=SELF_TRAINING_FIT_COMMAND,
         terms=list(SELF_TRAINING_TERMS),
-        prior_mean=prior_mean.tolist(),
-        prior_sd=prior_sd.tolist(),
-        coefficients=mean.tolist(),
-        covariance=cov.tolist(),
-        between_study_variance=tau2,
-        within_study_variance=sigma2,
         rule_checks=[],
         fit_rows=[row.id for row in rows],
         excluded_studies=excluded,
-        metrics=_metrics(x @ mean, y, groups),
+        **_posterior(prior_mean, prior_sd, (mean, cov, tau2, sigma2), x, y, groups),
     )
