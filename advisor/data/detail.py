@@ -1,4 +1,5 @@
-"""Near-duplicate confirmation of images larger than their thumbnail, on the images themselves.
+"""Near-duplicate confirmation of images larger than their thumbnail, on the images themselves
+(or, for images with no detail beyond their thumbnail, at the thumbnail's scale: ``held_alike``).
 
 A 32 px thumbnail of a 300 px image keeps a tenth of its detail: two handwritten digits of the
 same slant enlarged agree there at a correlation of 0.99 or more, and a one-pixel shift or a
@@ -35,11 +36,12 @@ than the detail images keep (about 2.5 px of a 320 px image) is not seen at all.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import NamedTuple
 
 import numpy as np
 
+from advisor.data.images import THUMB_SIDE
 from advisor.data.resampling import resample, separable, shifter
 from advisor.progress import SILENT, Progress
 
@@ -79,6 +81,35 @@ variance is all in one small feature, shifted or resized); the distinct enlarged
 that pass the coarse test start at 0.08."""
 
 
+HELD_GRID = 6
+"""Cells a side of the local test at thumbnail scale (4-5 px cells of a 26 px inside)."""
+HELD_EDGE = 3
+"""Thumbnail pixels left out at each edge when judging at thumbnail scale: where a shifted
+copy's fill and a crop's cut land (a one-pixel shift of a 96 px tile, with a black line
+filling in, is a third of a thumbnail pixel, smeared over two by the thumbnail's filter). At 2
+the development sets gave the same recall and one group of two distinct 96 px tiles."""
+HELD_CORRELATION = 0.99
+"""Smallest correlation at thumbnail scale of two images with no detail beyond their thumbnails
+for them to be copies. Distinct items of one cut pass any such threshold (of the 7,713 pairs
+judged among 864 synthetic trousers and their copies, distinct items correlated 0.994 at the
+median), so it is the local test (``HELD_EXCESS``) that sets them apart; at 0.99 it keeps every
+planted copy but crops, which are registered again (``held_alike``). Both were chosen on the
+two development catalogues of ``benchmarks/near_duplicates.py`` (enlarged MNIST digits and the
+trousers), with the sub-pixel refinement of the time (a parabola alone)."""
+HELD_EXCESS = 0.03
+"""Largest share of the variance the worst cell of the ``HELD_GRID`` grid may leave unexplained
+beyond the median cell, at thumbnail scale. With ``HELD_CORRELATION``: 2 of the 5,959 pairs of
+distinct trousers judged passed (0.05: 32; grid 4 at 0.03: 54), and none of the 11,410 pairs
+of distinct MNIST digits; copies of every kind but crops (JPEG re-encoding, resizing,
+brightness and contrast changes, one-pixel shifts) stay under 0.02 among the digits and 0.026
+among the trousers."""
+REFINEMENTS = 2
+"""Gauss-Newton steps refining the sub-pixel offset of a same-frame pair (``_gauss_newton``)."""
+ESCALATE_CORRELATION = 0.98
+"""Smallest correlation on the thumbnails at which a pair of crop-like sizes that failed there is
+registered again on the images (``held_alike``)."""
+
+
 class Originals(NamedTuple):
     """Where the detail stage gets the images of the thumbnails it is asked about."""
 
@@ -87,6 +118,9 @@ class Originals(NamedTuple):
     load: Callable[[int], np.ndarray | None]
     """The image of a thumbnail's index as 2-D grayscale at most ``DETAIL_SIDE`` a side, or None
     when it can no longer be decoded."""
+    held: Sequence[bool] = ()
+    """Whether a thumbnail holds all of its image's detail (``advisor.data.resolution``): a pair
+    with such an image is judged on the thumbnails, never decoded again."""
 
 
 class Verdict(NamedTuple):
@@ -317,7 +351,7 @@ def _judged(p: np.ndarray, q: np.ndarray) -> Verdict:
     return Verdict(coarse, _pearson(p, q), excess)
 
 
-def _cell_excess(p: np.ndarray, q: np.ndarray) -> float:
+def _cell_excess(p: np.ndarray, q: np.ndarray, grid: int = GRID) -> float:
     """How much more of ``q``'s variance the worst cell of the grid leaves unexplained than
     the median cell, once ``q`` is predicted from ``p`` by the best line clipped to the grey
     range (a brightened copy saturates: where it is white, the line would overshoot)."""
@@ -333,8 +367,8 @@ def _cell_excess(p: np.ndarray, q: np.ndarray) -> float:
     predicted = np.clip(qi.mean() + slope * (p - pi.mean()), 0, 255)
     residual = (q - predicted) ** 2
     h, w = residual.shape
-    starts_y = np.unique(np.linspace(0, h, GRID + 1).astype(int)[:-1])
-    starts_x = np.unique(np.linspace(0, w, GRID + 1).astype(int)[:-1])
+    starts_y = np.unique(np.linspace(0, h, grid + 1).astype(int)[:-1])
+    starts_x = np.unique(np.linspace(0, w, grid + 1).astype(int)[:-1])
     sums = np.add.reduceat(np.add.reduceat(residual, starts_y, axis=0), starts_x, axis=1)
     shares = sums / np.outer(np.diff(np.r_[starts_y, h]), np.diff(np.r_[starts_x, w])) / variance
     return float(shares.max() - np.median(shares))
@@ -390,22 +424,34 @@ def _coarse(p: np.ndarray, q: np.ndarray) -> float:
 
 
 def coarsely_alike(
-    pairs: np.ndarray,
-    thumbs: Sequence[np.ndarray],
-    sizes: Sequence[tuple[int, int]],
-    progress: Progress = SILENT,
+    pairs: np.ndarray, thumbs: Sequence[np.ndarray], sizes: Sequence[tuple[int, int]]
 ) -> np.ndarray:
     """Which candidate pairs pass the coarse test on their thumbnails alone, registered at
     whole thumbnail pixels: those left go on to be decoded and judged in detail (see
     ``MIN_COARSE_THUMBNAILS`` for what it sets aside). A pair with a thumbnail under 2 px a
     side (an image over about 20 times longer than wide) cannot be registered there and goes
-    on untested. Pairs go ``BATCH`` at a time: memory stays bounded and ``progress`` moves."""
-    progress.stage("comparing look-alike thumbnails", len(pairs), "pairs")
-    result = np.fromiter(
+    on untested."""
+    result = _unregistered(pairs, thumbs)
+    for row, p, q in _thumbnail_alignments(pairs, thumbs, sizes):
+        result[row] |= _coarse(p, q) >= MIN_COARSE_THUMBNAILS
+    return result
+
+
+def _unregistered(pairs: np.ndarray, thumbs: Sequence[np.ndarray]) -> np.ndarray:
+    """Pairs with a thumbnail under 2 px a side: too thin to register."""
+    return np.fromiter(
         (min(thumbs[i].shape) < 2 or min(thumbs[j].shape) < 2 for i, j in pairs.tolist()),
         dtype=bool,
         count=len(pairs),
     )
+
+
+def _thumbnail_alignments(
+    pairs: np.ndarray, thumbs: Sequence[np.ndarray], sizes: Sequence[tuple[int, int]]
+) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """(row of the pair, p, q): the aligned overlaps of each pair's thumbnails under each
+    hypothesis that registers (the same frame, or a crop at the scale of the images' own pixels),
+    ``THUMB_EDGE`` left out at each edge. Pairs go ``BATCH`` at a time: memory stays bounded."""
     for start in range(0, len(pairs), BATCH):
         batch = pairs[start : start + BATCH]
         for k, tried in _registrations(batch, thumbs.__getitem__, sizes).items():
@@ -414,9 +460,267 @@ def coarsely_alike(
                 if min(p.shape) > 2 * THUMB_EDGE + 2:
                     p = p[THUMB_EDGE:-THUMB_EDGE, THUMB_EDGE:-THUMB_EDGE]
                     q = q[THUMB_EDGE:-THUMB_EDGE, THUMB_EDGE:-THUMB_EDGE]
-                result[start + k] |= _coarse(p, q) >= MIN_COARSE_THUMBNAILS
-        progress.advance(len(batch))
+                yield start + k, p, q
+
+
+class Held(NamedTuple):
+    """``held_alike``'s verdicts, and what each pair took beyond comparing thumbnails as one
+    frame."""
+
+    same: np.ndarray
+    registered: np.ndarray
+    """Which pairs were registered on their thumbnails under both hypotheses, one by one."""
+    decoded: np.ndarray
+    """Which pairs were registered again on their images, decoded at ``DETAIL_SIDE``."""
+
+
+def held_alike(pairs: np.ndarray, thumbs: Sequence[np.ndarray], originals: Originals) -> Held:
+    """Which candidate pairs of images with no detail beyond their thumbnails
+    (``Originals.held``) are near duplicates, judged at the thumbnails' scale (``HELD_CORRELATION``
+    and ``HELD_EXCESS``).
+
+    Thumbnails of one shape are compared as the same frame, all pairs at once
+    (``_same_frame``); the pairs left that are of other shapes, or of sizes a crop could explain
+    (``_crop_like``), are registered under both hypotheses, pair by pair. A crop of such an image
+    is a zoom of a few percent that the thumbnails do not register well enough for a digit's
+    strokes (2-5% crops of MNIST digits enlarged to 256 px correlated 0.986-0.997 there,
+    with a cell's residual up to 0.28 of the variance); so a pair that fails with sizes a crop
+    could explain and a correlation of at least ``ESCALATE_CORRELATION`` is registered again on
+    the images decoded at ``DETAIL_SIDE`` and judged at the thumbnails' scale (``_escalated``
+    says which)."""
+    sizes = originals.sizes
+    result = _unregistered(pairs, thumbs)
+    best = np.full(len(pairs), -1.0)
+    alike = np.fromiter((thumbs[i].shape == thumbs[j].shape for i, j in pairs.tolist()), bool)
+    by_shape: dict[tuple[int, ...], list[int]] = defaultdict(list)
+    for row in np.flatnonzero(alike & ~result).tolist():
+        by_shape[thumbs[pairs[row, 0]].shape].append(row)
+    for members in by_shape.values():
+        for start in range(0, len(members), BATCH):
+            rows = members[start : start + BATCH]
+            x = np.stack([thumbs[i] for i in pairs[rows, 0]]).astype(np.float32)
+            y = np.stack([thumbs[j] for j in pairs[rows, 1]]).astype(np.float32)
+            best[rows], result[rows] = _same_frame(x, y)
+    crop_like = np.fromiter((_crop_like(sizes[i], sizes[j]) for i, j in pairs.tolist()), bool)
+    others = np.flatnonzero((~alike | crop_like) & ~result)
+    inner = HELD_EDGE - THUMB_EDGE
+    for row, p, q in _thumbnail_alignments(pairs[others], thumbs, sizes):
+        if min(p.shape) > 2 * inner + 2:
+            p, q = p[inner:-inner, inner:-inner], q[inner:-inner, inner:-inner]
+        correlation, same = _held_same(p, q)
+        result[others[row]] |= same
+        best[others[row]] = max(best[others[row]], correlation)
+    eligible = ~result & crop_like & (best >= ESCALATE_CORRELATION)
+    again = _escalated(pairs, eligible, best, result, sizes)
+    for start, batch, loaded in _loaded_batches(pairs[again], originals.load):
+        for k, tried in _registrations(batch, loaded.__getitem__, sizes).items():
+            found = tried[0]
+            p, q = _aligned(found)
+            scale = THUMB_SIDE / max(found.x.shape)
+            shape = max(2, round(p.shape[0] * scale)), max(2, round(p.shape[1] * scale))
+            p, q = resample(np.stack([p, q]).astype(np.float32), *shape).astype(np.float64)
+            if min(p.shape) > 2 * HELD_EDGE + 2:
+                p = p[HELD_EDGE:-HELD_EDGE, HELD_EDGE:-HELD_EDGE]
+                q = q[HELD_EDGE:-HELD_EDGE, HELD_EDGE:-HELD_EDGE]
+            result[again[start + k]] = _held_same(p, q)[1]
+    registered, decoded = np.zeros(len(pairs), bool), np.zeros(len(pairs), bool)
+    registered[others], decoded[again] = True, True
+    return Held(result, registered, decoded)
+
+
+def _escalated(
+    pairs: np.ndarray,
+    eligible: np.ndarray,
+    best: np.ndarray,
+    same: np.ndarray,
+    sizes: Sequence[tuple[int, int]],
+) -> np.ndarray:
+    """Rows of the eligible pairs to decode again: for each smaller image of a pair (the one
+    that could be the crop) that matched nothing on the thumbnails, its best-correlated pair
+    only. In a catalogue of look-alikes a cropped copy has several partners of crop-like sizes
+    that correlate at 0.98 and more, and its original is the best of them (2-5% crops of MNIST
+    digits enlarged: 0.986-0.997 registered on the thumbnails)."""
+    matched = set(pairs[same].ravel().tolist())
+    chosen = []
+    for row in sorted(np.flatnonzero(eligible).tolist(), key=lambda r: -best[r]):
+        i, j = pairs[row].tolist()
+        smaller = min((i, j), key=lambda k: sizes[k][0] * sizes[k][1])
+        if smaller not in matched:
+            chosen.append(row)
+            matched.add(smaller)
+    return np.array(sorted(chosen), dtype=np.int64)
+
+
+def _held_same(p: np.ndarray, q: np.ndarray) -> tuple[float, bool]:
+    """The correlation of two aligned overlaps at thumbnail scale, and whether they are copies:
+    correlated at ``HELD_CORRELATION`` with no cell of a ``HELD_GRID`` grid left with more than
+    ``HELD_EXCESS`` of the variance unexplained beyond the median cell."""
+    correlation = _pearson(p, q)
+    if correlation < HELD_CORRELATION:
+        return correlation, False
+    excess = min(_cell_excess(p, q, HELD_GRID), _cell_excess(q, p, HELD_GRID))
+    return correlation, excess <= HELD_EXCESS
+
+
+def _same_frame(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``_held_same`` for stacks of same-shape thumbnails (m, h, w) showing the same frame, all
+    pairs at once: the best of the 3 x 3 whole-pixel offsets, refined by the parabola through its
+    neighbours (``_vertex``), each image moved by half of it (bilinear), compared on the part
+    every such move keeps, ``HELD_EDGE`` in from each edge. Returns the correlations and the
+    verdicts."""
+    m, h, w = x.shape
+    if min(h, w) < 2 * HELD_EDGE + 3:  # too small to keep an inside: compared as they are
+        found = [
+            _held_same(a.astype(np.float64), b.astype(np.float64))
+            for a, b in zip(x, y, strict=True)
+        ]
+        return np.array([c for c, _ in found]), np.array([same for _, same in found], bool)
+    offsets = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
+    scores = overlap_scores(x, y, offsets).reshape(m, 3, 3)
+    at = scores.reshape(m, 9).argmax(axis=1)
+    iy, ix = at // 3, at % 3
+    pairs = np.arange(m)
+    fy = np.zeros(m)
+    fx = np.zeros(m)
+    middle = iy == 1
+    fy[middle] = _vertices(scores[pairs, 0, ix], scores[pairs, 1, ix], scores[pairs, 2, ix])[middle]
+    middle = ix == 1
+    fx[middle] = _vertices(scores[pairs, iy, 0], scores[pairs, iy, 1], scores[pairs, iy, 2])[middle]
+    # y placed at (dy + fy, dx + fx) over x: x read there, moved by half, y by the other half
+    dy, dx = iy - 1 + fy, ix - 1 + fx
+    rows, columns = h - 2 * HELD_EDGE, w - 2 * HELD_EDGE
+    for _ in range(REFINEMENTS + 1):
+        p = _bilinear(x, HELD_EDGE + dy / 2, HELD_EDGE + dx / 2, rows, columns)
+        q = _bilinear(y, HELD_EDGE - dy / 2, HELD_EDGE - dx / 2, rows, columns)
+        step_y, step_x = _gauss_newton(p, q)
+        dy = np.clip(dy + step_y, -1.5, 1.5)
+        dx = np.clip(dx + step_x, -1.5, 1.5)
+    correlation = _pearsons(p, q)
+    excess = np.minimum(_cell_excesses(p, q), _cell_excesses(q, p))
+    return correlation, (correlation >= HELD_CORRELATION) & (excess <= HELD_EXCESS)
+
+
+def _gauss_newton(p: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The step (down, right) by which to move the offset between two stacks of aligned
+    overlaps (m, h, w), each standardised, that best closes their difference to first order:
+    one Gauss-Newton step of least squares over the sub-pixel shift. The parabola through
+    whole-pixel scores alone left a one-pixel shift of a 96 px tile (a third of a thumbnail
+    pixel) at 0.990-0.998, where shifting it exactly reaches 0.998-1.000."""
+    m = len(p)
+
+    def standardised(a: np.ndarray) -> np.ndarray:
+        flat = a.reshape(m, -1)
+        spread = np.maximum(flat.std(axis=1), 1e-6)[:, None, None]
+        return (a - flat.mean(axis=1)[:, None, None]) / spread
+
+    p, q = standardised(p), standardised(q)
+    # p is read at +half the offset, q at -half: moving the offset by d changes p - q by g . d
+    grad_y = (np.gradient(p, axis=1) + np.gradient(q, axis=1)) / 2
+    grad_x = (np.gradient(p, axis=2) + np.gradient(q, axis=2)) / 2
+    error = p - q
+    yy = np.einsum("nij,nij->n", grad_y, grad_y)
+    xx = np.einsum("nij,nij->n", grad_x, grad_x)
+    xy = np.einsum("nij,nij->n", grad_y, grad_x)
+    by = -np.einsum("nij,nij->n", grad_y, error)
+    bx = -np.einsum("nij,nij->n", grad_x, error)
+    determinant = yy * xx - xy * xy
+    safe = np.where(np.abs(determinant) > 1e-9, determinant, 1.0)
+    step_y = np.where(np.abs(determinant) > 1e-9, (xx * by - xy * bx) / safe, 0.0)
+    step_x = np.where(np.abs(determinant) > 1e-9, (yy * bx - xy * by) / safe, 0.0)
+    return np.clip(step_y, -0.5, 0.5), np.clip(step_x, -0.5, 0.5)
+
+
+def _vertices(below: np.ndarray, peak: np.ndarray, above: np.ndarray) -> np.ndarray:
+    """``_vertex`` of many triples at once."""
+    bend = below - 2 * peak + above
+    valid = (below > -1) & (above > -1) & (bend < 0)
+    safe = np.where(valid, bend, -1.0)
+    return np.where(valid, np.clip(0.5 * (below - above) / safe, -0.5, 0.5), 0.0)
+
+
+def _bilinear(
+    stack: np.ndarray, down: np.ndarray, right: np.ndarray, rows: int, columns: int
+) -> np.ndarray:
+    """Each image of (m, h, w) read at (r + down, c + right) for r < ``rows`` and c <
+    ``columns``, by bilinear interpolation; every point read lies inside the image.
+    Images whose reading starts at the same whole pixel are read together, by slices (gathering
+    every pixel by index took four times as long)."""
+    top, left = np.floor(down).astype(int), np.floor(right).astype(int)
+    wy, wx = (down - top)[:, None, None], (right - left)[:, None, None]
+    result = np.empty((len(stack), rows, columns))
+    for ty, tx in set(zip(top.tolist(), left.tolist(), strict=True)):
+        members = np.flatnonzero((top == ty) & (left == tx))
+        part = stack[members, ty : ty + rows + 1, tx : tx + columns + 1]
+        a, b = wy[members], wx[members]
+        across = (1 - b) * part[:, :, :-1] + b * part[:, :, 1:]
+        result[members] = (1 - a) * across[:, :-1] + a * across[:, 1:]
     return result
+
+
+def _pearsons(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """``_pearson`` of each pair of two stacks (m, h, w)."""
+    p = p.reshape(len(p), -1)
+    q = q.reshape(len(q), -1)
+    p = p - p.mean(axis=1, keepdims=True)
+    q = q - q.mean(axis=1, keepdims=True)
+    scale = np.sqrt(np.einsum("ij,ij->i", p, p) * np.einsum("ij,ij->i", q, q))
+    return np.where(scale > 0, np.einsum("ij,ij->i", p, q) / np.maximum(scale, 1e-12), 0.0)
+
+
+def _cell_excesses(p: np.ndarray, q: np.ndarray, grid: int = HELD_GRID) -> np.ndarray:
+    """``_cell_excess`` of each pair of two stacks (m, h, w)."""
+    m, h, w = q.shape
+    inside = (q > 0.5) & (q < 254.5)
+    enough = inside.reshape(m, -1).mean(axis=1) >= 0.5
+    inside |= ~enough[:, None, None]
+    count = inside.reshape(m, -1).sum(axis=1)
+    mean_p = (p * inside).reshape(m, -1).sum(axis=1) / count
+    mean_q = (q * inside).reshape(m, -1).sum(axis=1) / count
+    dp = (p - mean_p[:, None, None]) * inside
+    dq = (q - mean_q[:, None, None]) * inside
+    spread = (dp * dp).reshape(m, -1).sum(axis=1)
+    slope = (dp * dq).reshape(m, -1).sum(axis=1) / np.maximum(spread, 1e-12)
+    variance = q.reshape(m, -1).var(axis=1)
+    predicted = np.clip(
+        mean_q[:, None, None] + slope[:, None, None] * (p - mean_p[:, None, None]), 0, 255
+    )
+    residual = (q - predicted) ** 2
+    starts_y = np.unique(np.linspace(0, h, grid + 1).astype(int)[:-1])
+    starts_x = np.unique(np.linspace(0, w, grid + 1).astype(int)[:-1])
+    sums = np.add.reduceat(np.add.reduceat(residual, starts_y, axis=1), starts_x, axis=2)
+    areas = np.outer(np.diff(np.r_[starts_y, h]), np.diff(np.r_[starts_x, w]))
+    shares = (sums / areas).reshape(m, -1) / np.maximum(variance, 1e-12)[:, None]
+    excess = shares.max(axis=1) - np.median(shares, axis=1)
+    return np.where((spread > 0) & (variance > 0), excess, UNRELATED.cell_residual)
+
+
+def _crop_like(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    """Whether images of sizes ``a`` and ``b`` (height, width) could be a crop and its
+    original: different, the smaller within ``MIN_OVERLAP`` of the larger's area, and neither
+    side longer in the smaller."""
+    if a == b:
+        return False
+    small, large = sorted((a, b), key=lambda size: size[0] * size[1])
+    fits = small[0] <= large[0] and small[1] <= large[1]
+    return fits and small[0] * small[1] >= MIN_OVERLAP * large[0] * large[1]
+
+
+def _loaded_batches(
+    pairs: np.ndarray, load: Callable[[int], np.ndarray | None]
+) -> Iterator[tuple[int, np.ndarray, dict[int, np.ndarray | None]]]:
+    """(first row, pairs, images by index) ``BATCH`` pairs at a time, each image decoded once
+    however many pairs it is in, and let go once no later batch needs it."""
+    last_batch = {int(i): row // BATCH for row, pair in enumerate(pairs) for i in pair}
+    loaded: dict[int, np.ndarray | None] = {}
+    for start in range(0, len(pairs), BATCH):
+        batch = pairs[start : start + BATCH]
+        for i in np.unique(batch).tolist():
+            if i not in loaded:
+                loaded[i] = load(i)
+        yield start, batch, loaded
+        for i in np.unique(batch).tolist():
+            if last_batch[i] == start // BATCH:
+                del loaded[i]
 
 
 def confirmed(pairs: np.ndarray, originals: Originals, progress: Progress = SILENT) -> np.ndarray:
@@ -428,21 +732,11 @@ def confirmed(pairs: np.ndarray, originals: Originals, progress: Progress = SILE
 def verdicts(pairs: np.ndarray, originals: Originals, progress: Progress = SILENT) -> list[Verdict]:
     """How alike each candidate pair of indices is, compared in detail; each image is decoded
     once however many pairs it is in. A pair with an image that no longer decodes gets the
-    verdict of two unrelated images. Pairs go ``BATCH`` at a time, so that ``progress`` moves
-    (the solar cells' 2,700 pairs took seconds)."""
+    verdict of two unrelated images."""
     progress.stage("comparing look-alike images in detail", len(pairs), "pairs")
-    last_batch = {int(i): row // BATCH for row, pair in enumerate(pairs) for i in pair}
-    loaded: dict[int, np.ndarray | None] = {}
     result = [UNRELATED] * len(pairs)
-    for start in range(0, len(pairs), BATCH):
-        batch = pairs[start : start + BATCH]
-        for i in np.unique(batch).tolist():
-            if i not in loaded:
-                loaded[i] = originals.load(i)
+    for start, batch, loaded in _loaded_batches(pairs, originals.load):
         for k, tried in _registrations(batch, loaded.__getitem__, originals.sizes).items():
             result[start + k] = _judged(*_aligned(tried[0]))
-        for i in np.unique(batch).tolist():  # an image no later batch needs is let go
-            if last_batch[i] == start // BATCH:
-                del loaded[i]
         progress.advance(len(batch))
     return result

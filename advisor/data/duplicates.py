@@ -18,9 +18,18 @@ through at 0.95. A thumbnail of an image at least twice its size (``reduced``) i
 frame trimmed by ``TRIM`` pixels, and trimmed once more as a probe, and two such thumbnails pair
 from ``CANDIDATE_CORRELATION_REDUCED``: their pairs are confirmed on the images themselves.
 
+**Which pairs, at what cost.** Each image's ``MAX_PARTNERS`` nearest candidates of its own
+size and of other sizes are judged, every image's nearest first (``_nearest``), and rejecting
+look-alikes may cost at most ``ALLOWANCE`` an image; when that runs out, the pairs left are
+counted (``Found.unjudged``) and the profile gives a notice. Without a bound, a catalogue of
+20,000 enlarged digits took 70 s to profile and one of 864 trousers 93 s (issue 29). Matches
+make groups around representatives (``_star_labels``), never chains.
+
 **Confirmation.** A pair of two images larger than the thumbnail is confirmed on the images,
-decoded again (``advisor.data.detail``). Any other pair is confirmed on its thumbnails, as
-follows. Look-alikes pass any low-resolution test: distinct handwritten 1s of the same
+decoded again (``advisor.data.detail``), unless neither has detail beyond its thumbnail
+(``advisor.data.resolution``): enlarged from small originals, such images are judged at the
+thumbnails' scale (``advisor.data.detail.held_alike``). Any other pair is confirmed on its
+thumbnails, as follows. Look-alikes pass any low-resolution test: distinct handwritten 1s of the same
 slant correlate >= 0.99 at 16x16 (5,010 pairs of MNIST digits). Candidates are therefore compared
 on their thumbnails at full detail (``advisor.data.images.THUMB_SIDE``: up to 32 px, an image
 that small kept pixel for pixel), searching offsets of up to one pixel beyond their size
@@ -37,13 +46,12 @@ aligned comparison is something those libraries offer.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from functools import cache
+from typing import NamedTuple
 
 import numpy as np
-from scipy.sparse import coo_array
-from scipy.sparse.csgraph import connected_components
 
 from advisor.data import detail
 from advisor.data.detail import Originals
@@ -99,6 +107,32 @@ next this many: MNIST's 530,000 views fill buckets of up to 2,764 rows, and pair
 costs tens of millions of comparisons per band. Pairing 64 rather than 16 found 2 more of 1,200
 planted digit copies in an earlier setting (candidates at 0.98), none at the final one (digits:
 1,200 of 1,200 either way)."""
+
+
+MAX_PARTNERS = 2
+"""Candidate partners judged per image and per kind of size (its own, or another:
+``_nearest``), nearest (best view correlation) first. In a catalogue of look-alikes an image can
+have hundreds of candidates, each of which would otherwise cost a registration. In the MNIST
+catalogue of ``benchmarks/near_duplicates.py`` (20,000 digits enlarged to 256 px, 52,709
+candidate pairs) the 2 nearest of each size held every planted copy's pair with its original
+(the nearest alone: 1,199 of 1,200); in the synthetic trousers, where items of one cut are
+nearer than a cropped copy is, 168 of 200 cropped copies (4 nearest: 199, at twice the pairs)."""
+COSTS = {"thumbnails": 1.0, "registered": 3.0, "decoded": 35.0}
+"""What judging a pair costs, in units of a pair of thumbnails compared at whole-pixel offsets
+(about 100 µs on this project's 2-core test machine, for 28-32 px thumbnails, one frame or all
+pairs of one shape at once): a pair registered on its thumbnails under both hypotheses, one
+by one (about 260 µs), and a pair decoded again at ``advisor.data.detail.DETAIL_SIDE`` and
+registered there (about 3.4 ms: the decoding dominates). Measured on 4,096 candidate pairs of
+the MNIST catalogue of ``benchmarks/near_duplicates.py``."""
+ALLOWANCE = {"thumbnail": 4.0, "larger": 12.0}
+"""Units of ``COSTS`` the judging may spend on rejecting look-alikes, per image: an image that
+fits its thumbnail (about 0.4 ms of one core, against 0.15 ms to decode a 32 px PNG), and a
+larger one, whose pairs may be decoded again (about 1.2 ms, against 0.3 ms to decode a 256 px
+JPEG at the scan's reduced scale and 1.3 ms for a 300 px PNG). The development sets of
+``benchmarks/near_duplicates.py`` spend up to 1.2 units an image (photo tiles, enlarged MNIST
+digits), 6.7 (solar cells) and 9.9 (a synthetic catalogue of trousers)."""
+JUDGED_AT_ONCE = 512
+"""Pairs judged between two looks at the budget."""
 
 
 @cache
@@ -227,9 +261,10 @@ def _standardise(rows: np.ndarray) -> None:
 
 def candidate_pairs(
     rows: np.ndarray, owners: np.ndarray, probes: np.ndarray, relaxed: np.ndarray | None = None
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
     """Owner pairs (i < j) of views that share a SimHash band, are not both probes and
-    correlate at ``CANDIDATE_CORRELATION`` or more, shape (m, 2).
+    correlate at ``CANDIDATE_CORRELATION`` or more, shape (m, 2), with the best correlation of
+    their views (the nearest partners are judged first, ``_within_budget``).
 
     Rows are standardised and the mean of the non-probe rows (shrunk, ``CENTRE_PRIOR``) is
     taken off before hashing, so the random hyperplanes cut through the data rather than past
@@ -254,6 +289,7 @@ def candidate_pairs(
     words = signatures.view("<u8")
     by_signature = np.lexsort(words.T[::-1])
     found = [np.zeros((0, 2), dtype=np.int64)]
+    correlations = [np.zeros(0, dtype=np.float32)]
     for band in range(keys.shape[1]):
         order = by_signature[np.argsort(keys[by_signature, band], kind="stable")]
         ordered, sorted_words = keys[order, band], words[order].T.copy()
@@ -279,8 +315,12 @@ def candidate_pairs(
             close = dots >= threshold
             a, b = owners[a[close]], owners[b[close]]
             found.append(np.stack([np.minimum(a, b), np.maximum(a, b)], axis=1))
-    pairs = np.concatenate(found)
-    return np.unique(pairs, axis=0) if len(pairs) else pairs
+            correlations.append(dots[close])
+    pairs, scores = np.concatenate(found), np.concatenate(correlations)
+    order = np.lexsort((-scores, pairs[:, 1], pairs[:, 0]))  # each pair's best view first
+    pairs, scores = pairs[order], scores[order]
+    first = np.r_[True, (pairs[1:] != pairs[:-1]).any(axis=1)] if len(pairs) else []
+    return pairs[first], scores[first]
 
 
 def _overlap_correlations(big: np.ndarray, small: np.ndarray, reach: int = REACH) -> np.ndarray:
@@ -320,27 +360,40 @@ def detail_correlations(thumbs: Sequence[np.ndarray], pairs: np.ndarray) -> np.n
     return result
 
 
+class Found(NamedTuple):
+    """What the near-duplicate search found, and what its budget left undone."""
+
+    groups: list[list[int]]
+    """Indices of images that look the same, groups of two or more, each member a match of its
+    group's representative (``_star_labels``)."""
+    unjudged: int
+    """Candidate pairs among each image's ``MAX_PARTNERS`` nearest left unjudged when the
+    ``ALLOWANCE`` ran out (the profile gives a notice). Partners beyond the nearest are not
+    counted: leaving them is the rule, not the budget running out."""
+
+
 def near_duplicate_groups(
     thumbs: Sequence[np.ndarray],
     reduced: Sequence[bool] | None = None,
     originals: Originals | None = None,
     progress: Progress = SILENT,
-) -> list[list[int]]:
-    """Indices of images that look the same, grouped transitively, groups of two or more.
+) -> Found:
+    """Images that look the same, in groups of two or more.
 
     ``thumbs`` are the 2-D uint8 thumbnails of ``advisor.data.images`` (any size up to
     ``THUMB_SIDE``); ``reduced`` says which come from images at least twice that size (see
     ``views``). With ``originals``, a candidate pair of two images larger than their
-    thumbnails is judged on the images themselves (``advisor.data.detail``) rather than on the
-    thumbnails. Identical thumbnails are merged before the search, so a thousand copies of
-    one picture cost one row rather than half a million pairs; blank ones group only with
-    identical ones. ``progress`` hears of the search and of the detail stage's pairs.
+    thumbnails is judged on the images themselves (``advisor.data.detail``), unless one of them
+    has no detail beyond its thumbnail (``Originals.held``): then on the thumbnails, registered
+    as the images would be. Identical thumbnails are merged before the search, so a thousand
+    copies of one picture cost one row rather than half a million pairs; blank ones group only
+    with identical ones. ``progress`` hears of the search and of the pairs judged.
     """
     for thumb in thumbs:
         if thumb.ndim != 2 or max(thumb.shape) > THUMB_SIDE or min(thumb.shape) < 1:
             raise ValueError(f"expected 2-D thumbnails of at most {THUMB_SIDE} px a side")
     if len(thumbs) < 2:
-        return []
+        return Found([], 0)
     progress.stage("looking for near duplicates", len(thumbs), "images")
     first: dict[tuple, int] = {}
     merged = np.array(
@@ -350,20 +403,169 @@ def near_duplicate_groups(
     unique = [thumbs[i] for i in firsts]
     flags = [False] * len(thumbs) if reduced is None else list(reduced)
     textured = np.flatnonzero(_spreads(unique) >= MIN_CONTRAST).tolist()
+    candidates = np.zeros((0, 2), dtype=np.int64)
+    scores = np.zeros(0, dtype=np.float32)
     if len(textured) >= 2:
         kept = [unique[i] for i in textured]
         kept_flags = [flags[firsts[i]] for i in textured]
         rows, owners, probes = views(kept, kept_flags)
         relaxed = np.asarray(kept_flags, dtype=bool)[owners]
-        found = candidate_pairs(rows, owners, probes, relaxed)
+        found, scores = candidate_pairs(rows, owners, probes, relaxed)
         candidates = np.asarray(textured, dtype=np.int64)[found]
-    else:
-        candidates = np.zeros((0, 2), dtype=np.int64)
     progress.advance(len(thumbs))
-    pairs = _confirmed(firsts, candidates, unique, originals, progress)
-    graph = coo_array((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(len(unique),) * 2)
-    _, component = connected_components(graph, directed=False)
-    return groups_of(component[merged])
+    judge = _Judge(firsts, unique, originals)
+    nearest = _nearest(candidates, scores, judge.resized(candidates), MAX_PARTNERS)
+    pairs, judged = judge.within_budget(
+        candidates[nearest], _allowance(originals, len(thumbs)), progress
+    )
+    labels = _star_labels(pairs, len(unique))
+    return Found(groups_of(labels[merged]), len(nearest) - judged)
+
+
+def _allowance(originals: Originals | None, images: int) -> float:
+    """The judging's budget for these images (``ALLOWANCE``)."""
+    if originals is None:
+        return ALLOWANCE["thumbnail"] * images
+    larger = sum(max(size) > THUMB_SIDE for size in originals.sizes)
+    return ALLOWANCE["larger"] * larger + ALLOWANCE["thumbnail"] * (images - larger)
+
+
+def _nearest(
+    pairs: np.ndarray, scores: np.ndarray, resized: np.ndarray, partners: int
+) -> np.ndarray:
+    """Indices of the pairs that are among the ``partners`` best-scored of either of their
+    images, in the order they are judged: every image's nearest partner first, then every
+    image's second, and so on, best-scored first within each round. However alike a
+    catalogue's images are, at most 2 x ``partners`` pairs an image are judged, and when the
+    budget runs out (``ALLOWANCE``) it is the farther partners that are left.
+
+    Partners of another size than the image (``resized``: a resized or cropped copy, or an
+    image of another shape) are ranked apart from those of its own size: their views are
+    resampled differently, and score lower than untouched look-alikes do. Ranked together, 101
+    of 200 cropped copies in a catalogue of 864 synthetic trousers were not among their
+    original's 4 nearest partners; ranked apart, 1 was not."""
+    order = np.argsort(-scores, kind="stable")
+    ends = 2 * pairs[order].T.ravel() + np.tile(resized[order], 2)  # each pair twice
+    by_image = np.argsort(ends, kind="stable")  # within an image and class, best-scored first
+    starts = np.r_[0, np.flatnonzero(np.diff(ends[by_image])) + 1]
+    rank = np.empty(len(ends), dtype=np.int64)
+    rank[by_image] = np.arange(len(ends)) - np.repeat(starts, np.diff(np.r_[starts, len(ends)]))
+    best = np.minimum(rank[: len(order)], rank[len(order) :])
+    kept = np.flatnonzero(best < partners)
+    return order[kept[np.argsort(best[kept], kind="stable")]]
+
+
+class _Judge:
+    """Judges candidate pairs (indices into ``unique``, the distinct thumbnails, whose first
+    occurrences among all thumbnails are ``firsts``), each by the cheapest test that can tell
+    (see ``_costs``)."""
+
+    def __init__(
+        self, firsts: np.ndarray, unique: Sequence[np.ndarray], originals: Originals | None
+    ) -> None:
+        self.firsts, self.unique, self.originals = firsts, unique, originals
+        n = len(unique)
+        self.larger = np.zeros(n, dtype=bool)
+        self.held = np.zeros(n, dtype=bool)
+        self.sizes: list[tuple[int, int]] = []
+        if originals is not None:
+            self.sizes = [originals.sizes[i] for i in firsts.tolist()]
+            self.larger = np.array([max(size) > THUMB_SIDE for size in self.sizes], dtype=bool)
+            if len(originals.held):
+                self.held = np.asarray(originals.held, dtype=bool)[firsts]
+
+    def resized(self, pairs: np.ndarray) -> np.ndarray:
+        """Which pairs are of two images of different sizes (all alike without ``originals``)."""
+        if not self.sizes:
+            return np.zeros(len(pairs), dtype=bool)
+        sizes = np.asarray(self.sizes)
+        return (sizes[pairs[:, 0]] != sizes[pairs[:, 1]]).any(axis=1)
+
+    def within_budget(
+        self, pairs: np.ndarray, allowance: float, progress: Progress = SILENT
+    ) -> tuple[np.ndarray, int]:
+        """The pairs, taken in order ``JUDGED_AT_ONCE`` at a time, that are near duplicates,
+        and how many were judged before the cost (``COSTS``) of the pairs found not to be
+        passed ``allowance``. Pairs found to be copies are not charged: they are what the search
+        is for, and at most ``MAX_PARTNERS`` of each size an image are judged anyway; it is
+        rejecting look-alikes that has no bound of its own."""
+        progress.stage("judging look-alike pairs", len(pairs), "pairs")
+        close, spent, judged = [], 0.0, 0
+        for start in range(0, len(pairs), JUDGED_AT_ONCE):
+            if spent >= allowance:
+                break
+            batch = pairs[start : start + JUDGED_AT_ONCE]
+            same, costs = self.judged(batch)
+            close.append(batch[same])
+            spent += float(costs[~same].sum())
+            judged += len(batch)
+            progress.advance(len(batch))
+        found = np.concatenate(close) if close else np.zeros((0, 2), dtype=np.int64)
+        return found, judged
+
+    def judged(self, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Which pairs are near duplicates, and what judging each cost in ``COSTS`` units."""
+        close = np.zeros(len(pairs), dtype=bool)
+        large = self.larger[pairs].all(axis=1)
+        held = large & self.held[pairs].all(axis=1)
+        detailed = large & ~held
+        small = ~large
+        costs = np.where(detailed, COSTS["registered"], COSTS["thumbnails"])
+        if small.any():
+            correlations = detail_correlations(self.unique, pairs[small])
+            close[small] = correlations >= NEAR_DUPLICATE_CORRELATION
+        if held.any():
+            found = detail.held_alike(pairs[held], self.unique, self._originals())
+            close[held] = found.same
+            costs[held] += (COSTS["registered"] - COSTS["thumbnails"]) * found.registered + COSTS[
+                "decoded"
+            ] * found.decoded
+        if detailed.any():
+            assert self.originals is not None
+            rows = np.flatnonzero(detailed)
+            rows = rows[detail.coarsely_alike(pairs[rows], self.unique, self.sizes)]
+            if len(rows):
+                close[rows] = detail.confirmed(self.firsts[pairs[rows]], self.originals)
+            costs[rows] += COSTS["decoded"]
+        return close, costs
+
+    def _originals(self) -> Originals:
+        """``originals`` indexed as the distinct thumbnails are."""
+        assert self.originals is not None
+        load, firsts = self.originals.load, self.firsts
+        return Originals(self.sizes, lambda k: load(int(firsts[k])), self.held)
+
+
+def _star_labels(pairs: np.ndarray, n: int) -> np.ndarray:
+    """A group label for each of ``n`` thumbnails, from the pairs judged near duplicates.
+
+    The thumbnail with the most matches is a representative and takes its matches not yet
+    taken, then the next, so a chain of look-alikes, each close to the next, is never one group.
+    A thumbnail left over, all of whose matches were taken, joins the group holding most of
+    them: the copies of one picture are not all judged against each other (at most
+    ``MAX_PARTNERS`` of each size an image), and an original can match two of its copies and
+    not the third that became their representative. So every member of a group matched its
+    representative or a member that did; unmatched thumbnails keep their own label."""
+    labels = np.arange(n)
+    if not len(pairs):
+        return labels
+    matches: dict[int, set[int]] = defaultdict(set)
+    for a, b in pairs.tolist():
+        matches[a].add(b)
+        matches[b].add(a)
+    taken: set[int] = set()
+    for rep in sorted(matches, key=lambda i: (-len(matches[i]), i)):
+        if rep in taken:
+            continue
+        members = matches[rep] - taken
+        if members:
+            labels[list(members)] = rep
+            taken |= members | {rep}
+    starred = labels.copy()
+    for left in sorted(set(matches) - taken):  # every match of a left-over is taken
+        held = Counter(int(starred[m]) for m in matches[left])
+        labels[left] = min(held, key=lambda label: (-held[label], label))
+    return labels
 
 
 def _spreads(thumbs: Sequence[np.ndarray]) -> np.ndarray:
@@ -376,33 +578,6 @@ def _spreads(thumbs: Sequence[np.ndarray]) -> np.ndarray:
             stack = np.stack([thumbs[i] for i in chunk]).reshape(len(chunk), -1)
             result[chunk] = stack.std(axis=1, dtype=np.float32)
     return result
-
-
-def _confirmed(
-    firsts: np.ndarray,
-    candidates: np.ndarray,
-    unique: Sequence[np.ndarray],
-    originals: Originals | None,
-    progress: Progress = SILENT,
-) -> np.ndarray:
-    """The candidate pairs (indices into ``unique``, the distinct thumbnails, whose first
-    occurrences among the thumbnails are ``firsts``) that are near duplicates."""
-    close = np.zeros(len(candidates), dtype=bool)
-    detailed = np.zeros(len(candidates), dtype=bool)
-    sizes = [] if originals is None else [originals.sizes[i] for i in firsts.tolist()]
-    if sizes and len(candidates):
-        larger = np.array([max(size) > THUMB_SIDE for size in sizes], dtype=bool)
-        detailed = larger[candidates].all(axis=1)
-    if detailed.any():
-        assert originals is not None
-        rows = np.flatnonzero(detailed)
-        rows = rows[detail.coarsely_alike(candidates[rows], unique, sizes, progress)]
-        if len(rows):
-            close[rows] = detail.confirmed(firsts[candidates[rows]], originals, progress)
-    if (~detailed).any():
-        correlations = detail_correlations(unique, candidates[~detailed])
-        close[~detailed] = correlations >= NEAR_DUPLICATE_CORRELATION
-    return candidates[close]
 
 
 def groups_of(keys: Sequence | np.ndarray) -> list[list[int]]:

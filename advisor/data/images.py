@@ -17,7 +17,7 @@ from typing import NamedTuple
 import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
 
-from advisor.data import quality
+from advisor.data import quality, resolution
 
 THUMB_SIDE = 32
 """Longest side of the grayscale thumbnail kept per image for near-duplicate search (at most
@@ -61,6 +61,9 @@ class ImageFacts(NamedTuple):
     quality: bytes | None = None
     """Blur, noise, brightness, contrast and JPEG quality as packed float32 (decoded only; see
     ``advisor.data.quality.measure``)."""
+    fine: float | None = None
+    """Share of the image's variance in detail finer than its thumbnail holds (decoded images of
+    at least twice ``THUMB_SIDE`` only; see ``advisor.data.resolution``)."""
 
     @property
     def usable(self) -> bool:
@@ -186,6 +189,14 @@ def inspect_files(paths: Sequence[str], decode: bool = True) -> list[ImageFacts]
         )
         for i, row in zip(decoded, rows, strict=True):
             facts[i] = facts[i]._replace(quality=row)
+    large = [i for i, r in enumerate(read) if r.square is not None]
+    if large:
+        shares = resolution.fine_shares(
+            [read[i].square or b"" for i in large],
+            [thumb_shape(facts[i].width, facts[i].height) for i in large],
+        )
+        for i, share in zip(large, shares.tolist(), strict=True):
+            facts[i] = facts[i]._replace(fine=share)
     rgb = [i for i, r in enumerate(read) if r.box_averaged is not None]
     if rgb:
         flags = gray_rgb_flags([read[i].box_averaged or b"" for i in rgb])
@@ -204,6 +215,9 @@ class _Read(NamedTuple):
     """Its JPEG quality (JPEG files only)."""
     box_averaged: bytes | None = None
     """The pixels its gray check reads (decoded RGB images only; see ``_box_averaged``)."""
+    square: bytes | None = None
+    """Its grayscale resampled to ``resolution.SIDE`` a side, which its share of fine detail is
+    measured on (decoded images of at least twice ``THUMB_SIDE`` only)."""
 
 
 def _as_read(result: ImageFacts | _Read) -> _Read:
@@ -278,10 +292,17 @@ def _inspect_bytes(data: bytes, digest: bytes, decode: bool = True) -> ImageFact
             same = quality.is_working_image(gray, thumb)
             working = pixels if same else quality.working_image(gray)
             box_averaged = _box_averaged(img) if img.mode == "RGB" else None
+            square = None
+            if max(width, height) >= 2 * THUMB_SIDE:
+                side = (resolution.SIDE, resolution.SIDE)
+                resized = gray.resize(
+                    side, Image.Resampling.BILINEAR, reducing_gap=quality.REDUCING_GAP
+                )
+                square = resized.tobytes()
         except Exception as exc:
             return ImageFacts(**header, error=f"cannot decode: {_decode_reason(exc)}")
         jpeg = quality.jpeg_quality_of(getattr(img, "quantization", None))
-        return _Read(ImageFacts(**header, thumb=pixels), working, jpeg, box_averaged)
+        return _Read(ImageFacts(**header, thumb=pixels), working, jpeg, box_averaged, square)
 
 
 def thumb_shape(width: int, height: int) -> tuple[int, int]:

@@ -10,7 +10,7 @@ from enum import Enum
 import numpy as np
 
 from advisor.data.detail import DETAIL_SIDE, Originals
-from advisor.data.duplicates import groups_of, near_duplicate_groups
+from advisor.data.duplicates import MAX_PARTNERS, groups_of, near_duplicate_groups
 from advisor.data.images import (
     HIGH_BIT_DEPTH_MODES,
     THUMB_SIDE,
@@ -21,6 +21,7 @@ from advisor.data.images import (
 )
 from advisor.data.imbalance import imbalance
 from advisor.data.quality_profile import quality_of, spread
+from advisor.data.resolution import FINE_SHARE
 from advisor.data.scan import Discovery, Entry
 from advisor.errors import InputError
 from advisor.progress import SILENT, Progress
@@ -90,7 +91,8 @@ def build_profile(
     labeled = sum(class_counts.values())
 
     problems = _file_problems(found, statuses, facts)
-    problems += _duplicate_problems(found.entries, facts, statuses, progress)
+    duplicates, unjudged = _duplicate_problems(found.entries, facts, statuses, progress)
+    problems += duplicates
     quality, quality_problems = quality_of([e.path for e in images], kept)
     problems += quality_problems
     problems.sort(key=lambda p: (KIND_ORDER[p.kind], p.paths[0]))
@@ -116,7 +118,9 @@ def build_profile(
         formats=dict(Counter(f.format or "unknown" for f in kept).most_common()),
         bytes=sum(f.size for f in kept),
         problems=problems,
-        notices=_notices(found, statuses, facts) + _unevaluated_classes(images),
+        notices=_notices(found, statuses, facts)
+        + _unevaluated_classes(images)
+        + _unjudged(unjudged),
         quality=quality,
     )
 
@@ -165,7 +169,9 @@ def _duplicate_problems(
     facts: Sequence[ImageFacts],
     statuses: Sequence[Status],
     progress: Progress = SILENT,
-) -> list[Problem]:
+) -> tuple[list[Problem], int]:
+    """The exact and near-duplicate problems, and how many near-duplicate candidate pairs the
+    search's budget left unjudged."""
     problems: list[Problem] = []
     candidates = [i for i, s in enumerate(statuses) if s in (Status.image, Status.oversized)]
     for group in groups_of([facts[i].digest for i in candidates]):
@@ -186,7 +192,7 @@ def _duplicate_problems(
 
     usable = [i for i, f in enumerate(facts) if f.thumb is not None]
     if len(usable) < 2:  # a quick profile decodes nothing: no thumbnails to compare
-        return problems
+        return problems, 0
     thumbs = [
         np.frombuffer(facts[i].thumb or b"", dtype=np.uint8).reshape(
             thumb_shape(facts[i].width, facts[i].height)
@@ -195,8 +201,10 @@ def _duplicate_problems(
     ]
     sizes = [(facts[i].height, facts[i].width) for i in usable]
     reduced = [max(size) >= 2 * THUMB_SIDE for size in sizes]
-    originals = Originals(sizes, lambda k: _detail_image(entries[usable[k]].path))
-    for group in near_duplicate_groups(thumbs, reduced, originals, progress):
+    held = [facts[i].fine is not None and facts[i].fine <= FINE_SHARE for i in usable]
+    originals = Originals(sizes, lambda k: _detail_image(entries[usable[k]].path), held)
+    found = near_duplicate_groups(thumbs, reduced, originals, progress)
+    for group in found.groups:
         if len({facts[usable[g]].digest for g in group}) < 2:
             continue  # byte-identical: already reported as a duplicate
         members = [entries[usable[g]] for g in group]
@@ -213,7 +221,20 @@ def _duplicate_problems(
         )
         problems += _conflicts(members, "images that look the same")
         problems += _leak(members, "near-identical")
-    return problems
+    return problems, found.unjudged
+
+
+def _unjudged(pairs: int) -> list[Notice]:
+    """A notice when the near-duplicate search ran out of its budget (``ALLOWANCE``) with
+    candidate pairs left: copies among them may be unreported."""
+    if not pairs:
+        return []
+    detail = (
+        "candidate near-duplicate pairs left unjudged: these images have more look-alikes than "
+        "the search judges in its bounded time (about a millisecond an image, at most "
+        f"{MAX_PARTNERS} nearest partners of each size); copies among them may be unreported"
+    )
+    return [Notice(kind=NoticeKind.unjudged_pairs, count=pairs, paths=[], detail=detail)]
 
 
 def _detail_image(path: str) -> np.ndarray | None:

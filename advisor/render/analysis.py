@@ -67,8 +67,11 @@ def render_analysis(console: Console, analysis: Analysis) -> None:
     if analysis.probes is not None:
         console.print(_probes(analysis.probes))
     for notice in profile.notices:
-        shown = ", ".join(notice.paths[:MAX_PATHS]) + (" …" if notice.count > MAX_PATHS else "")
-        console.print(Text.assemble(("note ", "cyan"), f"{notice.count} {notice.detail}: {shown}"))
+        text = f"{notice.count:,} {notice.detail}"
+        if notice.paths:
+            more = " …" if len(notice.paths) > MAX_PATHS else ""
+            text += ": " + ", ".join(notice.paths[:MAX_PATHS]) + more
+        console.print(Text.assemble(("note ", "cyan"), text))
 
 
 def _counts(profile: Profile) -> Table:

@@ -40,6 +40,7 @@ class NoticeKind(StrEnum):
     animated = "animated"
     grayscale_as_rgb = "grayscale_as_rgb"
     unevaluated_classes = "unevaluated_classes"
+    unjudged_pairs = "unjudged_pairs"
 
 
 class Notice(Model):

@@ -1,0 +1,87 @@
+"""How much of an image's detail its near-duplicate thumbnail holds.
+
+An image enlarged from a small original (a 28 px catalogue photo served at 256 px) carries no
+detail beyond that original, and its 32 px thumbnail (``advisor.data.images.THUMB_SIDE``) holds
+all there is to compare. Judged again at 128 px, two such look-alikes are smooth everywhere and
+agree closely at every scale the detail stage looks at, so distinct items of one cut passed as
+copies (issue 29). So each image large enough to have been reduced for its thumbnail is read at
+``SIDE`` px, and the share of its variance at frequencies the thumbnail cannot represent is
+kept: where it is small, the image's effective resolution is the thumbnail's, and a pair of such
+images is judged there, as the thumbnail path judges 28 px images.
+
+The share is taken on the power spectrum under a Hann window, which keeps the jump between
+opposite edges (the spectrum is periodic) from reading as detail. Measured on 300 images each
+(``benchmarks/near_duplicates.py`` sets), its median: MNIST digits enlarged to 96-280 px by
+bilinear or bicubic filters and saved as PNG or JPEG 0.0009-0.0014 (largest 0.006), photo and
+texture tiles of 96 and 160 px 0.021-0.032, solar cells of 300 px 0.042-0.049 (5th percentile
+0.006-0.009). Nearest-neighbour enlargement leaves its blocks' edges (median 0.011): those
+images keep the detail stage.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from functools import cache
+
+import numpy as np
+
+FINE_SHARE = 0.005
+"""Largest share of fine detail at which an image's thumbnail holds all it has. Under it: every
+synthetic trouser of the development catalogue (largest 0.0031), 99% of the MNIST digits
+enlarged to 256 px and saved as JPEG at quality 90 (99th percentile 0.0047; the rest keep the
+detail stage), and 80 of the 2,624 solar cells, the smoothest (from 0.0007; their median is
+0.078). Chosen on the development sets of ``benchmarks/near_duplicates.py``, with the figures
+above."""
+SIDE = 64
+"""Side of the square an image's share of fine detail is measured on: twice the thumbnail's, so
+the band above the thumbnail's resolution is there to be measured."""
+
+
+@cache
+def _window() -> np.ndarray:
+    return np.outer(np.hanning(SIDE), np.hanning(SIDE)).astype(np.float32)
+
+
+@cache
+def _counted() -> np.ndarray:
+    """How often the full spectrum holds each column of the half spectrum (rfft2 of a ``SIDE``
+    square): twice but for the constant and the last."""
+    counted = np.full((SIDE, SIDE // 2 + 1), 2.0, dtype=np.float32)
+    counted[:, [0, -1]] = 1.0
+    return counted
+
+
+@cache
+def _beyond(rows: int, columns: int) -> np.ndarray:
+    """``_counted`` at the frequencies a thumbnail of ``rows`` x ``columns`` cannot hold, 0
+    elsewhere."""
+    down = np.abs(np.fft.fftfreq(SIDE) * SIDE)[:, None] > rows / 2
+    across = (np.fft.rfftfreq(SIDE) * SIDE)[None, :] > columns / 2
+    return (down | across) * _counted()
+
+
+def fine_shares(squares: Sequence[bytes], thumb_shapes: Sequence[tuple[int, int]]) -> np.ndarray:
+    """For each ``SIDE`` x ``SIDE`` uint8 grayscale square (the image resampled to it, whatever its
+    aspect), the share of its windowed variance above what a thumbnail of the given (rows,
+    columns) holds; 0 for a flat square. All squares go through one FFT of the stack: image by
+    image, numpy's call overhead would cost more than the transform."""
+    from scipy import fft  # imported here: only decoding workers with large images need it
+
+    n = len(squares)
+    if n == 0:
+        return np.zeros(0)
+    stack = np.frombuffer(b"".join(squares), dtype=np.uint8).reshape(n, SIDE, SIDE)
+    stack = stack.astype(np.float32)
+    stack -= stack.mean(axis=(1, 2), keepdims=True)
+    stack *= _window()
+    power = np.abs(fft.rfft2(stack)) ** 2
+    total = np.einsum("nij,ij->n", power, _counted())
+    result = np.zeros(n)
+    by_shape: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for i, shape in enumerate(thumb_shapes):
+        by_shape[shape].append(i)
+    for (rows, columns), members in by_shape.items():
+        high = np.einsum("nij,ij->n", power[members], _beyond(rows, columns))
+        result[members] = np.where(total[members] > 0, high / np.maximum(total[members], 1e-12), 0)
+    return result
