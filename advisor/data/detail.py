@@ -43,7 +43,6 @@ import numpy as np
 
 from advisor.data.images import THUMB_SIDE
 from advisor.data.resampling import resample, separable, shifter
-from advisor.progress import SILENT, Progress
 
 DETAIL_SIDE = 128
 """Longest side of the images compared: four times the thumbnail's detail; a one-pixel shift
@@ -120,7 +119,8 @@ class Originals(NamedTuple):
     when it can no longer be decoded."""
     held: Sequence[bool] = ()
     """Whether a thumbnail holds all of its image's detail (``advisor.data.resolution``): a pair
-    with such an image is judged on the thumbnails, never decoded again."""
+    of two such images is judged at the thumbnails' scale (``held_alike``), decoded again only
+    to register a crop."""
 
 
 class Verdict(NamedTuple):
@@ -489,11 +489,13 @@ def held_alike(pairs: np.ndarray, thumbs: Sequence[np.ndarray], originals: Origi
     the images decoded at ``DETAIL_SIDE`` and judged at the thumbnails' scale (``_escalated``
     says which)."""
     sizes = originals.sizes
-    result = _unregistered(pairs, thumbs)
+    thin = _unregistered(pairs, thumbs)  # cannot be registered: never called copies here
+    result = np.zeros(len(pairs), dtype=bool)
     best = np.full(len(pairs), -1.0)
     alike = np.fromiter((thumbs[i].shape == thumbs[j].shape for i, j in pairs.tolist()), bool)
+    alike &= ~thin
     by_shape: dict[tuple[int, ...], list[int]] = defaultdict(list)
-    for row in np.flatnonzero(alike & ~result).tolist():
+    for row in np.flatnonzero(alike).tolist():
         by_shape[thumbs[pairs[row, 0]].shape].append(row)
     for members in by_shape.values():
         for start in range(0, len(members), BATCH):
@@ -502,7 +504,7 @@ def held_alike(pairs: np.ndarray, thumbs: Sequence[np.ndarray], originals: Origi
             y = np.stack([thumbs[j] for j in pairs[rows, 1]]).astype(np.float32)
             best[rows], result[rows] = _same_frame(x, y)
     crop_like = np.fromiter((_crop_like(sizes[i], sizes[j]) for i, j in pairs.tolist()), bool)
-    others = np.flatnonzero((~alike | crop_like) & ~result)
+    others = np.flatnonzero((~alike | crop_like) & ~result & ~thin)
     inner = HELD_EDGE - THUMB_EDGE
     for row, p, q in _thumbnail_alignments(pairs[others], thumbs, sizes):
         if min(p.shape) > 2 * inner + 2:
@@ -537,7 +539,8 @@ def _escalated(
 ) -> np.ndarray:
     """Rows of the eligible pairs to decode again: for each smaller image of a pair (the one
     that could be the crop) that matched nothing on the thumbnails, its best-correlated pair
-    only. In a catalogue of look-alikes a cropped copy has several partners of crop-like sizes
+    only (matched and chosen within the pairs judged together). In a catalogue of look-alikes a
+    cropped copy has several partners of crop-like sizes
     that correlate at 0.98 and more, and its original is the best of them (2-5% crops of MNIST
     digits enlarged: 0.986-0.997 registered on the thumbnails)."""
     matched = set(pairs[same].ravel().tolist())
@@ -565,8 +568,9 @@ def _held_same(p: np.ndarray, q: np.ndarray) -> tuple[float, bool]:
 def _same_frame(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``_held_same`` for stacks of same-shape thumbnails (m, h, w) showing the same frame, all
     pairs at once: the best of the 3 x 3 whole-pixel offsets, refined by the parabola through its
-    neighbours (``_vertex``), each image moved by half of it (bilinear), compared on the part
-    every such move keeps, ``HELD_EDGE`` in from each edge. Returns the correlations and the
+    neighbours (``_vertices``) and ``REFINEMENTS`` Gauss-Newton steps (``_gauss_newton``), each
+    image moved by half of it (bilinear), compared ``HELD_EDGE`` in from each edge. Thumbnails
+    too small to keep an inside are compared as they are. Returns the correlations and the
     verdicts."""
     m, h, w = x.shape
     if min(h, w) < 2 * HELD_EDGE + 3:  # too small to keep an inside: compared as they are
@@ -589,12 +593,19 @@ def _same_frame(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     # y placed at (dy + fy, dx + fx) over x: x read there, moved by half, y by the other half
     dy, dx = iy - 1 + fy, ix - 1 + fx
     rows, columns = h - 2 * HELD_EDGE, w - 2 * HELD_EDGE
-    for _ in range(REFINEMENTS + 1):
-        p = _bilinear(x, HELD_EDGE + dy / 2, HELD_EDGE + dx / 2, rows, columns)
-        q = _bilinear(y, HELD_EDGE - dy / 2, HELD_EDGE - dx / 2, rows, columns)
+
+    def read() -> tuple[np.ndarray, np.ndarray]:
+        return (
+            _bilinear(x, HELD_EDGE + dy / 2, HELD_EDGE + dx / 2, rows, columns),
+            _bilinear(y, HELD_EDGE - dy / 2, HELD_EDGE - dx / 2, rows, columns),
+        )
+
+    p, q = read()
+    for _ in range(REFINEMENTS):
         step_y, step_x = _gauss_newton(p, q)
         dy = np.clip(dy + step_y, -1.5, 1.5)
         dx = np.clip(dx + step_x, -1.5, 1.5)
+        p, q = read()
     correlation = _pearsons(p, q)
     excess = np.minimum(_cell_excesses(p, q), _cell_excesses(q, p))
     return correlation, (correlation >= HELD_CORRELATION) & (excess <= HELD_EXCESS)
@@ -723,20 +734,17 @@ def _loaded_batches(
                 del loaded[i]
 
 
-def confirmed(pairs: np.ndarray, originals: Originals, progress: Progress = SILENT) -> np.ndarray:
+def confirmed(pairs: np.ndarray, originals: Originals) -> np.ndarray:
     """Which candidate pairs of indices are near duplicates when compared in detail."""
-    found = verdicts(pairs, originals, progress)
-    return np.array([verdict.same for verdict in found], dtype=bool)
+    return np.array([verdict.same for verdict in verdicts(pairs, originals)], dtype=bool)
 
 
-def verdicts(pairs: np.ndarray, originals: Originals, progress: Progress = SILENT) -> list[Verdict]:
+def verdicts(pairs: np.ndarray, originals: Originals) -> list[Verdict]:
     """How alike each candidate pair of indices is, compared in detail; each image is decoded
     once however many pairs it is in. A pair with an image that no longer decodes gets the
     verdict of two unrelated images."""
-    progress.stage("comparing look-alike images in detail", len(pairs), "pairs")
     result = [UNRELATED] * len(pairs)
     for start, batch, loaded in _loaded_batches(pairs, originals.load):
         for k, tried in _registrations(batch, loaded.__getitem__, originals.sizes).items():
             result[start + k] = _judged(*_aligned(tried[0]))
-        progress.advance(len(batch))
     return result

@@ -18,8 +18,8 @@ through at 0.95. A thumbnail of an image at least twice its size (``reduced``) i
 frame trimmed by ``TRIM`` pixels, and trimmed once more as a probe, and two such thumbnails pair
 from ``CANDIDATE_CORRELATION_REDUCED``: their pairs are confirmed on the images themselves.
 
-**Which pairs, at what cost.** Each image's ``MAX_PARTNERS`` nearest candidates of its own
-size and of other sizes are judged, every image's nearest first (``_nearest``), and rejecting
+**Which pairs, at what cost.** Each image's ``MAX_PARTNERS`` nearest candidates are judged,
+every image's nearest first (``_nearest``), and rejecting
 look-alikes may cost at most ``ALLOWANCE`` an image; when that runs out, the pairs left are
 counted (``Found.unjudged``) and the profile gives a notice. Without a bound, a catalogue of
 20,000 enlarged digits took 70 s to profile and one of 864 trousers 93 s (issue 29). Matches
@@ -29,14 +29,14 @@ make groups around representatives (``_star_labels``), never chains.
 decoded again (``advisor.data.detail``), unless neither has detail beyond its thumbnail
 (``advisor.data.resolution``): enlarged from small originals, such images are judged at the
 thumbnails' scale (``advisor.data.detail.held_alike``). Any other pair is confirmed on its
-thumbnails, as follows. Look-alikes pass any low-resolution test: distinct handwritten 1s of the same
-slant correlate >= 0.99 at 16x16 (5,010 pairs of MNIST digits). Candidates are therefore compared
-on their thumbnails at full detail (``advisor.data.images.THUMB_SIDE``: up to 32 px, an image
-that small kept pixel for pixel), searching offsets of up to one pixel beyond their size
+thumbnails, as follows. Look-alikes pass any low-resolution test: distinct handwritten 1s of the
+same slant correlate >= 0.99 at 16x16 (5,010 pairs of MNIST digits). Candidates are therefore
+compared on their thumbnails at full detail (``advisor.data.images.THUMB_SIDE``: up to 32 px, an
+image that small kept pixel for pixel), searching offsets of up to one pixel beyond their size
 difference, by the Pearson correlation of the overlap (which ignores brightness and contrast).
 Thumbnails of different sizes (a resized copy) are compared both ways, each resampled to the
-other's size, keeping the better: one way only, MNIST digits enlarged to 56 px kept 0.966 at
-the 5th percentile, both ways 0.9906 at the lowest. A crop or a shift is then an exact offset
+other's size, keeping the better: one way only, MNIST digits enlarged to 56 px kept 0.966 at the
+5th percentile, both ways 0.9906 at the lowest. A crop or a shift is then an exact offset
 (correlation 1.0). Compared on thumbnails resampled to a fixed 32 px square instead, even with
 offsets, moment-based registration and matched resolution, planted copies fell to 0.957 while
 17,041 pairs of distinct MNIST digits passed 0.99. We wrote these lines rather than depend on an
@@ -109,18 +109,19 @@ planted digit copies in an earlier setting (candidates at 0.98), none at the fin
 1,200 of 1,200 either way)."""
 
 
-MAX_PARTNERS = 2
-"""Candidate partners judged per image and per kind of size (its own, or another:
-``_nearest``), nearest (best view correlation) first. In a catalogue of look-alikes an image can
-have hundreds of candidates, each of which would otherwise cost a registration. In the MNIST
-catalogue of ``benchmarks/near_duplicates.py`` (20,000 digits enlarged to 256 px, 52,709
-candidate pairs) the 2 nearest of each size held every planted copy's pair with its original
-(the nearest alone: 1,199 of 1,200); in the synthetic trousers, where items of one cut are
-nearer than a cropped copy is, 168 of 200 cropped copies (4 nearest: 199, at twice the pairs)."""
+MAX_PARTNERS = 3
+"""Candidate partners judged per image, nearest (best view correlation) first (``_nearest``). In
+a catalogue of look-alikes an image can have hundreds of candidates, each of which would
+otherwise cost a registration. In the MNIST catalogue of ``benchmarks/near_duplicates.py``
+(20,000 digits enlarged to 256 px, 52,709 candidate pairs) the 3 nearest keep 9,065 pairs and
+every planted copy's pair with its original; in the synthetic trousers, where items of one cut
+are nearer than a cropped copy, 4,083 pairs and 1,191 of the 1,200 (4 nearest: all 1,200, at
+5,435 pairs). Ranking each image's partners of its own size and of other sizes apart, 2 of
+each, kept fewer copies (trousers: 1,176) for more pairs (5,687)."""
 COSTS = {"thumbnails": 1.0, "registered": 3.0, "decoded": 35.0}
 """What judging a pair costs, in units of a pair of thumbnails compared at whole-pixel offsets
-(about 100 µs on this project's 2-core test machine, for 28-32 px thumbnails, one frame or all
-pairs of one shape at once): a pair registered on its thumbnails under both hypotheses, one
+(about 100 µs on one core of a 2-core Xeon, for 28-32 px thumbnails, one frame or all pairs
+of one shape at once): a pair registered on its thumbnails under both hypotheses, one
 by one (about 260 µs), and a pair decoded again at ``advisor.data.detail.DETAIL_SIDE`` and
 registered there (about 3.4 ms: the decoding dominates). Measured on 4,096 candidate pairs of
 the MNIST catalogue of ``benchmarks/near_duplicates.py``."""
@@ -264,7 +265,7 @@ def candidate_pairs(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Owner pairs (i < j) of views that share a SimHash band, are not both probes and
     correlate at ``CANDIDATE_CORRELATION`` or more, shape (m, 2), with the best correlation of
-    their views (the nearest partners are judged first, ``_within_budget``).
+    their views (the nearest partners are judged first, ``_nearest``).
 
     Rows are standardised and the mean of the non-probe rows (shrunk, ``CENTRE_PRIOR``) is
     taken off before hashing, so the random hyperplanes cut through the data rather than past
@@ -382,12 +383,12 @@ def near_duplicate_groups(
 
     ``thumbs`` are the 2-D uint8 thumbnails of ``advisor.data.images`` (any size up to
     ``THUMB_SIDE``); ``reduced`` says which come from images at least twice that size (see
-    ``views``). With ``originals``, a candidate pair of two images larger than their
-    thumbnails is judged on the images themselves (``advisor.data.detail``), unless one of them
-    has no detail beyond its thumbnail (``Originals.held``): then on the thumbnails, registered
-    as the images would be. Identical thumbnails are merged before the search, so a thousand
-    copies of one picture cost one row rather than half a million pairs; blank ones group only
-    with identical ones. ``progress`` hears of the search and of the pairs judged.
+    ``views``). With ``originals``, a candidate pair of two images larger than their thumbnails
+    is judged on the images themselves (``advisor.data.detail``), unless neither has detail
+    beyond its thumbnail (``Originals.held``): then at the thumbnails' scale
+    (``advisor.data.detail.held_alike``). Identical thumbnails are merged before the search, so
+    a thousand copies of one picture cost one row rather than half a million pairs; blank ones
+    group only with identical ones. ``progress`` hears of the search and of the pairs judged.
     """
     for thumb in thumbs:
         if thumb.ndim != 2 or max(thumb.shape) > THUMB_SIDE or min(thumb.shape) < 1:
@@ -414,7 +415,7 @@ def near_duplicate_groups(
         candidates = np.asarray(textured, dtype=np.int64)[found]
     progress.advance(len(thumbs))
     judge = _Judge(firsts, unique, originals)
-    nearest = _nearest(candidates, scores, judge.resized(candidates), MAX_PARTNERS)
+    nearest = _nearest(candidates, scores, MAX_PARTNERS)
     pairs, judged = judge.within_budget(
         candidates[nearest], _allowance(originals, len(thumbs)), progress
     )
@@ -430,23 +431,17 @@ def _allowance(originals: Originals | None, images: int) -> float:
     return ALLOWANCE["larger"] * larger + ALLOWANCE["thumbnail"] * (images - larger)
 
 
-def _nearest(
-    pairs: np.ndarray, scores: np.ndarray, resized: np.ndarray, partners: int
-) -> np.ndarray:
+def _nearest(pairs: np.ndarray, scores: np.ndarray, partners: int) -> np.ndarray:
     """Indices of the pairs that are among the ``partners`` best-scored of either of their
     images, in the order they are judged: every image's nearest partner first, then every
     image's second, and so on, best-scored first within each round. However alike a
-    catalogue's images are, at most 2 x ``partners`` pairs an image are judged, and when the
-    budget runs out (``ALLOWANCE``) it is the farther partners that are left.
-
-    Partners of another size than the image (``resized``: a resized or cropped copy, or an
-    image of another shape) are ranked apart from those of its own size: their views are
-    resampled differently, and score lower than untouched look-alikes do. Ranked together, 101
-    of 200 cropped copies in a catalogue of 864 synthetic trousers were not among their
-    original's 4 nearest partners; ranked apart, 1 was not."""
+    catalogue's images are, at most 2 x ``partners`` pairs per image are judged in all, and
+    when the budget runs out (``ALLOWANCE``) it is the farther partners that are left."""
     order = np.argsort(-scores, kind="stable")
-    ends = 2 * pairs[order].T.ravel() + np.tile(resized[order], 2)  # each pair twice
-    by_image = np.argsort(ends, kind="stable")  # within an image and class, best-scored first
+    ends = pairs[order].T.ravel()  # every pair twice, once under each of its images
+    # within an image, best-scored first (a stable sort of ``ends`` alone would put the pairs
+    # where the image comes first ahead of those where it comes second)
+    by_image = np.lexsort((np.tile(np.arange(len(order)), 2), ends))
     starts = np.r_[0, np.flatnonzero(np.diff(ends[by_image])) + 1]
     rank = np.empty(len(ends), dtype=np.int64)
     rank[by_image] = np.arange(len(ends)) - np.repeat(starts, np.diff(np.r_[starts, len(ends)]))
@@ -458,7 +453,7 @@ def _nearest(
 class _Judge:
     """Judges candidate pairs (indices into ``unique``, the distinct thumbnails, whose first
     occurrences among all thumbnails are ``firsts``), each by the cheapest test that can tell
-    (see ``_costs``)."""
+    (``COSTS``)."""
 
     def __init__(
         self, firsts: np.ndarray, unique: Sequence[np.ndarray], originals: Originals | None
@@ -467,6 +462,7 @@ class _Judge:
         n = len(unique)
         self.larger = np.zeros(n, dtype=bool)
         self.held = np.zeros(n, dtype=bool)
+        self.registrable = np.array([min(thumb.shape) >= 2 for thumb in unique], dtype=bool)
         self.sizes: list[tuple[int, int]] = []
         if originals is not None:
             self.sizes = [originals.sizes[i] for i in firsts.tolist()]
@@ -474,25 +470,23 @@ class _Judge:
             if len(originals.held):
                 self.held = np.asarray(originals.held, dtype=bool)[firsts]
 
-    def resized(self, pairs: np.ndarray) -> np.ndarray:
-        """Which pairs are of two images of different sizes (all alike without ``originals``)."""
-        if not self.sizes:
-            return np.zeros(len(pairs), dtype=bool)
-        sizes = np.asarray(self.sizes)
-        return (sizes[pairs[:, 0]] != sizes[pairs[:, 1]]).any(axis=1)
-
     def within_budget(
         self, pairs: np.ndarray, allowance: float, progress: Progress = SILENT
     ) -> tuple[np.ndarray, int]:
         """The pairs, taken in order ``JUDGED_AT_ONCE`` at a time, that are near duplicates,
         and how many were judged before the cost (``COSTS``) of the pairs found not to be
-        passed ``allowance``. Pairs found to be copies are not charged: they are what the search
-        is for, and at most ``MAX_PARTNERS`` of each size an image are judged anyway; it is
-        rejecting look-alikes that has no bound of its own."""
+        passed ``allowance`` (looked at between batches, so a batch's worth over at most).
+        Pairs found to be copies are not charged: they are what the search is for, and at most
+        2 x ``MAX_PARTNERS`` pairs per image are judged in all; it is rejecting look-alikes that
+        has no bound of its own."""
         progress.stage("judging look-alike pairs", len(pairs), "pairs")
         close, spent, judged = [], 0.0, 0
         for start in range(0, len(pairs), JUDGED_AT_ONCE):
             if spent >= allowance:
+                progress.note(
+                    f"near-duplicate search: its budget is spent, {len(pairs) - judged:,} "
+                    "candidate pairs of look-alikes left unjudged"
+                )
                 break
             batch = pairs[start : start + JUDGED_AT_ONCE]
             same, costs = self.judged(batch)
@@ -507,7 +501,7 @@ class _Judge:
         """Which pairs are near duplicates, and what judging each cost in ``COSTS`` units."""
         close = np.zeros(len(pairs), dtype=bool)
         large = self.larger[pairs].all(axis=1)
-        held = large & self.held[pairs].all(axis=1)
+        held = large & self.held[pairs].all(axis=1) & self.registrable[pairs].all(axis=1)
         detailed = large & ~held
         small = ~large
         costs = np.where(detailed, COSTS["registered"], COSTS["thumbnails"])
@@ -542,8 +536,8 @@ def _star_labels(pairs: np.ndarray, n: int) -> np.ndarray:
     The thumbnail with the most matches is a representative and takes its matches not yet
     taken, then the next, so a chain of look-alikes, each close to the next, is never one group.
     A thumbnail left over, all of whose matches were taken, joins the group holding most of
-    them: the copies of one picture are not all judged against each other (at most
-    ``MAX_PARTNERS`` of each size an image), and an original can match two of its copies and
+    them: the copies of one picture are not all judged against each other (each image's
+    ``MAX_PARTNERS`` nearest only), and an original can match two of its copies and
     not the third that became their representative. So every member of a group matched its
     representative or a member that did; unmatched thumbnails keep their own label."""
     labels = np.arange(n)

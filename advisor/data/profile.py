@@ -232,7 +232,7 @@ def _unjudged(pairs: int) -> list[Notice]:
     detail = (
         "candidate near-duplicate pairs left unjudged: these images have more look-alikes than "
         "the search judges in its bounded time (about a millisecond an image, at most "
-        f"{MAX_PARTNERS} nearest partners of each size); copies among them may be unreported"
+        f"{MAX_PARTNERS} nearest partners each); copies among them may be unreported"
     )
     return [Notice(kind=NoticeKind.unjudged_pairs, count=pairs, paths=[], detail=detail)]
 

@@ -10,12 +10,11 @@ kept: where it is small, the image's effective resolution is the thumbnail's, an
 images is judged there, as the thumbnail path judges 28 px images.
 
 The share is taken on the power spectrum under a Hann window, which keeps the jump between
-opposite edges (the spectrum is periodic) from reading as detail. Measured on 300 images each
-(``benchmarks/near_duplicates.py`` sets), its median: MNIST digits enlarged to 96-280 px by
-bilinear or bicubic filters and saved as PNG or JPEG 0.0009-0.0014 (largest 0.006), photo and
-texture tiles of 96 and 160 px 0.021-0.032, solar cells of 300 px 0.042-0.049 (5th percentile
-0.006-0.009). Nearest-neighbour enlargement leaves its blocks' edges (median 0.011): those
-images keep the detail stage.
+opposite edges (the spectrum is periodic) from reading as detail. Medians over the development
+sets of ``benchmarks/near_duplicates.py``: MNIST digits enlarged to 256 px (bicubic, JPEG
+quality 90) 0.0018 and to 280 px (PNG) 0.0013, synthetic trousers enlarged from 28 px 0.0025,
+photo and texture tiles of 96 and 160 px 0.024 and 0.030, solar cells of 300 px 0.093 (1st
+percentile 0.0055).
 """
 
 from __future__ import annotations
@@ -26,13 +25,12 @@ from functools import cache
 
 import numpy as np
 
-FINE_SHARE = 0.005
+FINE_SHARE = 0.01
 """Largest share of fine detail at which an image's thumbnail holds all it has. Under it: every
-synthetic trouser of the development catalogue (largest 0.0031), 99% of the MNIST digits
-enlarged to 256 px and saved as JPEG at quality 90 (99th percentile 0.0047; the rest keep the
-detail stage), and 80 of the 2,624 solar cells, the smoothest (from 0.0007; their median is
-0.078). Chosen on the development sets of ``benchmarks/near_duplicates.py``, with the figures
-above."""
+synthetic trouser of the development catalogue (largest 0.0084) and all but 3 of the 20,000
+MNIST digits enlarged to 256 px (largest 0.011), with all their planted copies; 84 of the 2,624
+solar cells (the smoothest), and 153 of 475 photo tiles of 96 px (smooth patches of sky, skin
+and wall). At 0.005, 377 of the enlarged digits were left to the detail stage."""
 SIDE = 64
 """Side of the square an image's share of fine detail is measured on: twice the thumbnail's, so
 the band above the thumbnail's resolution is there to be measured."""
@@ -73,8 +71,9 @@ def fine_shares(squares: Sequence[bytes], thumb_shapes: Sequence[tuple[int, int]
         return np.zeros(0)
     stack = np.frombuffer(b"".join(squares), dtype=np.uint8).reshape(n, SIDE, SIDE)
     stack = stack.astype(np.float32)
-    stack -= stack.mean(axis=(1, 2), keepdims=True)
-    stack *= _window()
+    window = _window()
+    stack -= np.einsum("nij,ij->n", stack, window)[:, None, None] / window.sum()
+    stack *= window  # the windowed mean taken off first: no constant term left to count
     power = np.abs(fft.rfft2(stack)) ** 2
     total = np.einsum("nij,ij->n", power, _counted())
     result = np.zeros(n)

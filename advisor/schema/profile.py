@@ -44,10 +44,15 @@ class NoticeKind(StrEnum):
 
 
 class Notice(Model):
-    """Something worth knowing that is not an error: files skipped, modes that get converted."""
+    """Something worth knowing that is not an error: files skipped, modes that get converted, a
+    search that stopped within its budget."""
 
     kind: NoticeKind
-    count: int = Field(ge=1)
+    count: int = Field(
+        ge=1,
+        description="How many files the notice is about (``paths`` lists them), or for "
+        "``unjudged_pairs`` how many candidate pairs of images were left (no paths).",
+    )
     paths: list[str]
     detail: str
 

@@ -12,7 +12,7 @@ import pytest
 from helpers import encode, problems, profile_of, smooth_noise
 from PIL import Image, ImageDraw
 
-from advisor.data import duplicates
+from advisor.data import detail, duplicates
 from advisor.data.detail import DETAIL_SIDE, Originals
 from advisor.data.duplicates import _nearest, _star_labels, near_duplicate_groups
 from advisor.data.images import inspect_file, open_gray, thumb_shape
@@ -71,24 +71,60 @@ def test_items_of_one_cut_group_only_with_their_copies(tmp_path: Path) -> None:
     assert not any(n.kind == NoticeKind.unjudged_pairs for n in profile.notices)
 
 
-def test_without_the_detail_they_lack_the_items_chain_into_one_group(tmp_path: Path) -> None:
-    # Why the search needs to know: judged in detail at 128 px, where the enlarged items are
-    # smooth and alike everywhere, distinct items pass as copies and chain.
-    catalogue(tmp_path / "data")
-    paths = sorted(str(p) for p in (tmp_path / "data").iterdir())
+def scanned(folder: Path) -> tuple[list[str], list[np.ndarray], Originals]:
+    """The paths, thumbnails and originals (with their held flags) the profile would pass."""
+    paths = sorted(str(p) for p in folder.iterdir())
     facts = [inspect_file(p) for p in paths]
-    assert all(f.fine is not None and f.fine <= FINE_SHARE for f in facts)
     thumbs = [
         np.frombuffer(f.thumb or b"", np.uint8).reshape(thumb_shape(f.width, f.height))
         for f in facts
     ]
     sizes = [(f.height, f.width) for f in facts]
-    load = lambda k: open_gray(paths[k], DETAIL_SIDE)  # noqa: E731
-    held = [True] * len(facts)
-    judged_at_their_detail = near_duplicate_groups(thumbs, held, Originals(sizes, load, held))
-    judged_in_detail = near_duplicate_groups(thumbs, held, Originals(sizes, load))
-    assert max(map(len, judged_at_their_detail.groups)) == 2
-    assert max(map(len, judged_in_detail.groups)) > 2
+    held = [f.fine is not None and f.fine <= FINE_SHARE for f in facts]
+    return paths, thumbs, Originals(sizes, lambda k: open_gray(paths[k], DETAIL_SIDE), held)
+
+
+def test_items_and_copies_judged_at_thumbnail_scale(tmp_path: Path) -> None:
+    planted = catalogue(tmp_path / "data")
+    paths, thumbs, originals = scanned(tmp_path / "data")
+    assert all(originals.held)
+    names = [Path(p).name for p in paths]
+    items = [i for i, name in enumerate(names) if name.startswith("item")]
+    distinct = np.array([[a, b] for a in items for b in items if a < b])
+    assert not detail.held_alike(distinct, thumbs, originals).same.any()
+    copies = np.array([[names.index(o), names.index(c)] for c, o in planted.items()])
+    found = detail.held_alike(copies, thumbs, originals)
+    assert found.same.all()
+    cropped = names.index("copy-cropped.png")
+    assert not found.decoded[[c != cropped for _, c in copies]].any()  # only a crop, if any
+    thin = [np.zeros((1, 32), np.uint8), np.zeros((1, 32), np.uint8)]
+    lines = Originals([(8, 256)] * 2, lambda k: None, [True, True])
+    assert not detail.held_alike(np.array([[0, 1]]), thin, lines).same.any()
+
+
+def test_a_crop_that_failed_on_thumbnails_is_decoded_again_once_with_its_best_partner() -> None:
+    # image 0 (smaller) against 1, 2 and 3; image 4 (smaller) against 5, already matched to 6
+    pairs = np.array([[0, 1], [0, 2], [0, 3], [4, 5], [4, 6]])
+    sizes = [(240, 240), (256, 256), (256, 256), (256, 256), (240, 240), (256, 256), (256, 256)]
+    best = np.array([0.985, 0.995, 0.99, 0.99, 1.0])
+    eligible = np.array([True, True, True, True, False])
+    same = np.array([False, False, False, False, True])
+    assert detail._escalated(pairs, eligible, best, same, sizes).tolist() == [1]
+
+
+def test_same_frame_aligns_a_fraction_of_a_pixel() -> None:
+    from scipy import ndimage
+
+    rng = np.random.default_rng(0)
+    x = np.stack([np.asarray(smooth_noise(s, 32, grid=8, mode="L"), np.float32) for s in range(8)])
+    moves = rng.uniform(-0.9, 0.9, (8, 2))
+    y = np.stack(
+        [ndimage.shift(a, m, order=3, mode="nearest") for a, m in zip(x, moves, strict=True)]
+    )
+    correlation, same = detail._same_frame(x, y)
+    assert correlation.min() > 0.999 and same.all()
+    other = np.roll(x, 1, axis=0)  # each image against another
+    assert not detail._same_frame(x, other)[1].any()
 
 
 def test_a_chain_of_matches_is_never_one_group() -> None:
@@ -104,18 +140,19 @@ def test_a_chain_of_matches_is_never_one_group() -> None:
     assert duplicates.groups_of(star) == [[0, 1, 2, 5], [3, 4]]
 
 
-def test_each_image_keeps_its_nearest_partners_of_each_size_nearest_first() -> None:
+def test_each_image_keeps_its_nearest_partners_nearest_first() -> None:
     # image 0 has four partners, each of which has a nearer partner of its own
     pairs = np.array([[0, 1], [0, 2], [0, 3], [0, 4], [1, 5], [2, 6], [3, 7], [4, 8]])
     scores = np.array([0.99, 0.98, 0.97, 0.96, 0.999, 0.998, 0.997, 0.996], dtype=np.float32)
-    one_size = np.zeros(len(pairs), bool)
-    assert _nearest(pairs, scores, one_size, 1).tolist() == [4, 5, 6, 7, 0]
+    assert _nearest(pairs, scores, 1).tolist() == [4, 5, 6, 7, 0]
     # judged in rounds: every image's nearest, then the second nearest
-    assert _nearest(pairs, scores, one_size, 2).tolist() == [4, 5, 6, 7, 0, 1, 2, 3]
-    resized = np.array([False, False, False, True, False, False, False, True])
-    assert _nearest(pairs, scores, resized, 1).tolist() == [4, 5, 6, 7, 0, 3]
-    empty = np.zeros((0, 2), np.int64)
-    assert _nearest(empty, np.zeros(0, np.float32), np.zeros(0, bool), 2).tolist() == []
+    assert _nearest(pairs, scores, 2).tolist() == [4, 5, 6, 7, 0, 1, 2, 3]
+    # image 5's nearest partner has the lower index: it comes first all the same
+    pairs = np.array([[1, 5], [5, 6], [5, 7], [1, 2], [6, 8], [7, 9]])
+    scores = np.array([0.99, 0.90, 0.91, 0.999, 0.999, 0.999], dtype=np.float32)
+    kept = _nearest(pairs, scores, 1).tolist()
+    assert 0 in kept and 2 not in kept
+    assert _nearest(np.zeros((0, 2), np.int64), np.zeros(0, np.float32), 2).tolist() == []
 
 
 def look_alike_textures(folder: Path, count: int) -> None:

@@ -44,7 +44,7 @@ def test_textures_and_busy_photographs_have_detail_beyond_the_thumbnail() -> Non
             for y in range(0, pixels.shape[0] - 159, 160)
             for x in range(0, pixels.shape[1] - 159, 160)
         ]
-        assert min(share(Image.fromarray(tile)) for tile in tiles) > 5 * FINE_SHARE, name
+        assert min(share(Image.fromarray(tile)) for tile in tiles) > 4 * FINE_SHARE, name
 
 
 def test_smooth_parts_of_a_photograph_have_little() -> None:
@@ -52,8 +52,8 @@ def test_smooth_parts_of_a_photograph_have_little() -> None:
     # judged at thumbnail scale, as an enlarged image is
     from skimage.data import camera
 
-    assert share(Image.fromarray(camera()[:160, :160])) <= FINE_SHARE
-    assert share(Image.fromarray(camera()[320:480, 320:480])) > 10 * FINE_SHARE
+    assert share(Image.fromarray(camera()[:160, 160:320])) <= FINE_SHARE
+    assert share(Image.fromarray(camera()[320:480, 320:480])) > 20 * FINE_SHARE
 
 
 def test_each_axis_is_judged_at_the_thumbnails_resolution_along_it() -> None:
