@@ -38,3 +38,19 @@ def test_the_quality_block_shows_each_reading(class_dataset: Path) -> None:
         assert row in text
     assert "JPEG quality" not in text  # the dataset has no JPEG files
     assert all(len(line) <= 80 for line in text.splitlines())
+
+
+def test_a_notice_without_paths_ends_with_its_detail(class_dataset: Path) -> None:
+    from advisor.schema.profile import Notice, NoticeKind
+
+    analysis = analyze(AnalyzeSettings(class_dataset))
+    notices = [
+        Notice(kind=NoticeKind.unjudged_pairs, count=1234, paths=[], detail="pairs left"),
+        Notice(kind=NoticeKind.cmyk, count=2, paths=["a.jpg", "b.jpg"], detail="CMYK images"),
+    ]
+    profile = analysis.profile.model_copy(update={"notices": notices})
+    console = Console(width=80, record=True, color_system=None)
+    render_analysis(console, analysis.model_copy(update={"profile": profile}))
+    lines = console.export_text().splitlines()
+    assert "note 1,234 pairs left" in lines
+    assert "note 2 CMYK images: a.jpg, b.jpg" in lines
