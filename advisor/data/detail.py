@@ -678,8 +678,8 @@ def _pearsons(p: np.ndarray, q: np.ndarray) -> np.ndarray:
     return np.where(scale > 0, np.einsum("ij,ij->i", p, q) / np.maximum(scale, 1e-12), 0.0)
 
 
-def _cell_excesses(p: np.ndarray, q: np.ndarray, grid: int = HELD_GRID) -> np.ndarray:
-    """``_cell_excess`` of each pair of two stacks (m, h, w)."""
+def _cell_excesses(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """``_cell_excess`` on a ``HELD_GRID`` grid of each pair of two stacks (m, h, w)."""
     m, h, w = q.shape
     inside = (q > 0.5) & (q < 254.5)
     enough = inside.reshape(m, -1).mean(axis=1) >= 0.5
@@ -696,8 +696,8 @@ def _cell_excesses(p: np.ndarray, q: np.ndarray, grid: int = HELD_GRID) -> np.nd
         mean_q[:, None, None] + slope[:, None, None] * (p - mean_p[:, None, None]), 0, 255
     )
     residual = (q - predicted) ** 2
-    starts_y = np.unique(np.linspace(0, h, grid + 1).astype(int)[:-1])
-    starts_x = np.unique(np.linspace(0, w, grid + 1).astype(int)[:-1])
+    starts_y = np.unique(np.linspace(0, h, HELD_GRID + 1).astype(int)[:-1])
+    starts_x = np.unique(np.linspace(0, w, HELD_GRID + 1).astype(int)[:-1])
     sums = np.add.reduceat(np.add.reduceat(residual, starts_y, axis=1), starts_x, axis=2)
     areas = np.outer(np.diff(np.r_[starts_y, h]), np.diff(np.r_[starts_x, w]))
     shares = (sums / areas).reshape(m, -1) / np.maximum(variance, 1e-12)[:, None]

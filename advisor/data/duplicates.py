@@ -435,8 +435,9 @@ def _nearest(pairs: np.ndarray, scores: np.ndarray, partners: int) -> np.ndarray
     """Indices of the pairs that are among the ``partners`` best-scored of either of their
     images, in the order they are judged: every image's nearest partner first, then every
     image's second, and so on, best-scored first within each round. However alike a
-    catalogue's images are, at most 2 x ``partners`` pairs per image are judged in all, and
-    when the budget runs out (``ALLOWANCE``) it is the farther partners that are left."""
+    catalogue's images are, at most ``partners`` x images pairs are judged in all (an image
+    that is many others' nearest is in more than ``partners`` of them), and when the budget runs
+    out (``ALLOWANCE``) it is the farther partners that are left."""
     order = np.argsort(-scores, kind="stable")
     ends = pairs[order].T.ravel()  # every pair twice, once under each of its images
     # within an image, best-scored first (a stable sort of ``ends`` alone would put the pairs
@@ -477,8 +478,8 @@ class _Judge:
         and how many were judged before the cost (``COSTS``) of the pairs found not to be
         passed ``allowance`` (looked at between batches, so a batch's worth over at most).
         Pairs found to be copies are not charged: they are what the search is for, and at most
-        2 x ``MAX_PARTNERS`` pairs per image are judged in all; it is rejecting look-alikes that
-        has no bound of its own."""
+        ``MAX_PARTNERS`` x images pairs are judged in all; it is rejecting look-alikes that has
+        no bound of its own."""
         progress.stage("judging look-alike pairs", len(pairs), "pairs")
         close, spent, judged = [], 0.0, 0
         for start in range(0, len(pairs), JUDGED_AT_ONCE):

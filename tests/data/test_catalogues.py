@@ -97,8 +97,9 @@ def test_items_and_copies_judged_at_thumbnail_scale(tmp_path: Path) -> None:
     assert found.same.all()
     cropped = names.index("copy-cropped.png")
     assert not found.decoded[[c != cropped for _, c in copies]].any()  # only a crop, if any
-    thin = [np.zeros((1, 32), np.uint8), np.zeros((1, 32), np.uint8)]
-    lines = Originals([(8, 256)] * 2, lambda k: None, [True, True])
+    # one-pixel-high thumbnails cannot be registered: never called copies here, even identical
+    thin = [np.arange(32, dtype=np.uint8)[None] * 7] * 2
+    lines = Originals([(8, 256)] * 2, lambda k: np.zeros((4, 128)), [True, True])
     assert not detail.held_alike(np.array([[0, 1]]), thin, lines).same.any()
 
 
@@ -138,6 +139,9 @@ def test_a_chain_of_matches_is_never_one_group() -> None:
         assert all(m == rep or (min(m, rep), max(m, rep)) in pairs for m in group)
     star = _star_labels(np.array([[0, 5], [1, 5], [2, 5], [3, 4]]), 6)
     assert duplicates.groups_of(star) == [[0, 1, 2, 5], [3, 4]]
+    # 4 matched only 1, which 0 took: it joins 0's group rather than stand alone
+    left_over = _star_labels(np.array([[0, 1], [0, 2], [0, 3], [1, 4]]), 5)
+    assert duplicates.groups_of(left_over) == [[0, 1, 2, 3, 4]]
 
 
 def test_each_image_keeps_its_nearest_partners_nearest_first() -> None:
@@ -175,7 +179,8 @@ def test_the_judging_keeps_to_its_budget_and_says_so(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     look_alike_textures(tmp_path / "data", 54)
-    heard = []
+    heard: list[list] = []
+    notes: list[str] = []
 
     class Counter:
         def stage(self, description: str, total: int, unit: str) -> None:
@@ -184,7 +189,8 @@ def test_the_judging_keeps_to_its_budget_and_says_so(
         def advance(self, done: int) -> None:
             heard[-1][2] += done
 
-        def note(self, text: str) -> None: ...
+        def note(self, text: str) -> None:
+            notes.append(text)
 
         def warn(self, text: str) -> None: ...
 
@@ -204,6 +210,7 @@ def test_the_judging_keeps_to_its_budget_and_says_so(
     description, total, done = heard[-1]
     assert description == "judging look-alike pairs"
     assert found.unjudged == total - done > 0
+    assert any("budget is spent" in note and f"{found.unjudged:,}" in note for note in notes)
     # every pair judged was rejected, at no less than a registration each: the judging stopped
     # within one batch of the allowance
     allowance = 0.5 * len(thumbs)

@@ -12,12 +12,15 @@ from helpers import encode, smooth_noise
 from PIL import Image
 
 from advisor.data.images import inspect_file, thumb_shape
+from advisor.data.quality import REDUCING_GAP
 from advisor.data.resolution import FINE_SHARE, SIDE, fine_shares
 
 
 def square(img: Image.Image) -> bytes:
-    """The image as the scan measures it: grayscale, resampled to the ``SIDE`` square."""
-    return img.convert("L").resize((SIDE, SIDE), Image.Resampling.BILINEAR).tobytes()
+    """The image as the scan measures it (a PNG's: a JPEG is decoded at a reduced scale first):
+    grayscale, resampled to the ``SIDE`` square."""
+    gray = img.convert("L")
+    return gray.resize((SIDE, SIDE), Image.Resampling.BILINEAR, reducing_gap=REDUCING_GAP).tobytes()
 
 
 def share(img: Image.Image) -> float:

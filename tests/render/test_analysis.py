@@ -47,6 +47,7 @@ def test_a_notice_without_paths_ends_with_its_detail(class_dataset: Path) -> Non
     notices = [
         Notice(kind=NoticeKind.unjudged_pairs, count=1234, paths=[], detail="pairs left"),
         Notice(kind=NoticeKind.cmyk, count=2, paths=["a.jpg", "b.jpg"], detail="CMYK images"),
+        Notice(kind=NoticeKind.animated, count=4, paths=list("wxyz"), detail="animations"),
     ]
     profile = analysis.profile.model_copy(update={"notices": notices})
     console = Console(width=80, record=True, color_system=None)
@@ -54,3 +55,4 @@ def test_a_notice_without_paths_ends_with_its_detail(class_dataset: Path) -> Non
     lines = console.export_text().splitlines()
     assert "note 1,234 pairs left" in lines
     assert "note 2 CMYK images: a.jpg, b.jpg" in lines
+    assert "note 4 animations: w, x, y …" in lines
