@@ -275,13 +275,7 @@ def overlap_scores(x: np.ndarray, y: np.ndarray, offsets: list[tuple[int, int]])
         p, q = _overlap(x, y, dy, dx)
         if p[0].size < MIN_OVERLAP * x[0].size:
             continue
-        p = p.reshape(len(p), -1)
-        q = q.reshape(len(q), -1)
-        p = p - p.mean(axis=1, keepdims=True)
-        q = q - q.mean(axis=1, keepdims=True)
-        scale = np.sqrt(np.einsum("ij,ij->i", p, p) * np.einsum("ij,ij->i", q, q))
-        dots = np.einsum("ij,ij->i", p, q)
-        scores[:, column] = np.where(scale > 0, dots / np.maximum(scale, 1e-12), 0.0)
+        scores[:, column] = _pearsons(p, q)
     return scores
 
 
@@ -300,11 +294,9 @@ def _overlap(x: np.ndarray, y: np.ndarray, dy: int, dx: int) -> tuple[np.ndarray
 
 
 def _vertex(below: float, peak: float, above: float) -> float:
-    """Offset of the top of the parabola through three equally spaced scores, within half a step."""
-    bend = below - 2 * peak + above
-    if below <= -1 or above <= -1 or bend >= 0:
-        return 0.0
-    return float(np.clip(0.5 * (below - above) / bend, -0.5, 0.5))
+    """Offset of the top of the parabola through three equally spaced scores, within half a step
+    (0 where a score is missing or the three do not bend down)."""
+    return float(_vertices(np.array([below]), np.array([peak]), np.array([above]))[0])
 
 
 def _aligned(found: _Registration) -> tuple[np.ndarray, np.ndarray]:
@@ -342,11 +334,18 @@ def _halved(image: np.ndarray) -> np.ndarray:
     ) / 4
 
 
+def _inside(p: np.ndarray, q: np.ndarray, edge: int) -> tuple[np.ndarray, np.ndarray]:
+    """Two aligned overlaps with ``edge`` pixels left out at each edge, where they are large
+    enough to keep an inside (more than 2 x ``edge`` + 2 a side)."""
+    if edge <= 0 or min(p.shape) <= 2 * edge + 2:
+        return p, q
+    return p[edge:-edge, edge:-edge], q[edge:-edge, edge:-edge]
+
+
 def _judged(p: np.ndarray, q: np.ndarray) -> Verdict:
     coarse = _coarse(p, q)
     p, q = _halved(p), _halved(q)
-    if min(p.shape) > 2 * EDGE + 2:
-        p, q = p[EDGE:-EDGE, EDGE:-EDGE], q[EDGE:-EDGE, EDGE:-EDGE]
+    p, q = _inside(p, q, EDGE)
     excess = min(_cell_excess(p, q), _cell_excess(q, p))
     return Verdict(coarse, _pearson(p, q), excess)
 
@@ -355,23 +354,7 @@ def _cell_excess(p: np.ndarray, q: np.ndarray, grid: int = GRID) -> float:
     """How much more of ``q``'s variance the worst cell of the grid leaves unexplained than
     the median cell, once ``q`` is predicted from ``p`` by the best line clipped to the grey
     range (a brightened copy saturates: where it is white, the line would overshoot)."""
-    inside = (q > 0.5) & (q < 254.5)
-    if inside.sum() < 0.5 * q.size:
-        inside = np.ones_like(q, dtype=bool)
-    pi, qi = p[inside], q[inside]
-    spread = float(((pi - pi.mean()) ** 2).sum())
-    variance = float(q.var())
-    if spread <= 0 or variance <= 0:
-        return UNRELATED.cell_residual
-    slope = float(((pi - pi.mean()) * (qi - qi.mean())).sum()) / spread
-    predicted = np.clip(qi.mean() + slope * (p - pi.mean()), 0, 255)
-    residual = (q - predicted) ** 2
-    h, w = residual.shape
-    starts_y = np.unique(np.linspace(0, h, grid + 1).astype(int)[:-1])
-    starts_x = np.unique(np.linspace(0, w, grid + 1).astype(int)[:-1])
-    sums = np.add.reduceat(np.add.reduceat(residual, starts_y, axis=0), starts_x, axis=1)
-    shares = sums / np.outer(np.diff(np.r_[starts_y, h]), np.diff(np.r_[starts_x, w])) / variance
-    return float(shares.max() - np.median(shares))
+    return float(_cell_excesses(p[None], q[None], grid)[0])
 
 
 BATCH = 256
@@ -456,11 +439,7 @@ def _thumbnail_alignments(
         batch = pairs[start : start + BATCH]
         for k, tried in _registrations(batch, thumbs.__getitem__, sizes).items():
             for found in tried:
-                p, q = _aligned(found)
-                if min(p.shape) > 2 * THUMB_EDGE + 2:
-                    p = p[THUMB_EDGE:-THUMB_EDGE, THUMB_EDGE:-THUMB_EDGE]
-                    q = q[THUMB_EDGE:-THUMB_EDGE, THUMB_EDGE:-THUMB_EDGE]
-                yield start + k, p, q
+                yield start + k, *_inside(*_aligned(found), THUMB_EDGE)
 
 
 class Held(NamedTuple):
@@ -505,11 +484,8 @@ def held_alike(pairs: np.ndarray, thumbs: Sequence[np.ndarray], originals: Origi
             best[rows], result[rows] = _same_frame(x, y)
     crop_like = np.fromiter((_crop_like(sizes[i], sizes[j]) for i, j in pairs.tolist()), bool)
     others = np.flatnonzero((~alike | crop_like) & ~result & ~thin)
-    inner = HELD_EDGE - THUMB_EDGE
     for row, p, q in _thumbnail_alignments(pairs[others], thumbs, sizes):
-        if min(p.shape) > 2 * inner + 2:
-            p, q = p[inner:-inner, inner:-inner], q[inner:-inner, inner:-inner]
-        correlation, same = _held_same(p, q)
+        correlation, same = _held_same(*_inside(p, q, HELD_EDGE - THUMB_EDGE))
         result[others[row]] |= same
         best[others[row]] = max(best[others[row]], correlation)
     eligible = ~result & crop_like & (best >= ESCALATE_CORRELATION)
@@ -521,10 +497,7 @@ def held_alike(pairs: np.ndarray, thumbs: Sequence[np.ndarray], originals: Origi
             scale = THUMB_SIDE / max(found.x.shape)
             shape = max(2, round(p.shape[0] * scale)), max(2, round(p.shape[1] * scale))
             p, q = resample(np.stack([p, q]).astype(np.float32), *shape).astype(np.float64)
-            if min(p.shape) > 2 * HELD_EDGE + 2:
-                p = p[HELD_EDGE:-HELD_EDGE, HELD_EDGE:-HELD_EDGE]
-                q = q[HELD_EDGE:-HELD_EDGE, HELD_EDGE:-HELD_EDGE]
-            result[again[start + k]] = _held_same(p, q)[1]
+            result[again[start + k]] = _held_same(*_inside(p, q, HELD_EDGE))[1]
     registered, decoded = np.zeros(len(pairs), bool), np.zeros(len(pairs), bool)
     registered[others], decoded[again] = True, True
     return Held(result, registered, decoded)
@@ -678,8 +651,8 @@ def _pearsons(p: np.ndarray, q: np.ndarray) -> np.ndarray:
     return np.where(scale > 0, np.einsum("ij,ij->i", p, q) / np.maximum(scale, 1e-12), 0.0)
 
 
-def _cell_excesses(p: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """``_cell_excess`` on a ``HELD_GRID`` grid of each pair of two stacks (m, h, w)."""
+def _cell_excesses(p: np.ndarray, q: np.ndarray, grid: int = HELD_GRID) -> np.ndarray:
+    """``_cell_excess`` of each pair of two stacks (m, h, w)."""
     m, h, w = q.shape
     inside = (q > 0.5) & (q < 254.5)
     enough = inside.reshape(m, -1).mean(axis=1) >= 0.5
@@ -696,8 +669,8 @@ def _cell_excesses(p: np.ndarray, q: np.ndarray) -> np.ndarray:
         mean_q[:, None, None] + slope[:, None, None] * (p - mean_p[:, None, None]), 0, 255
     )
     residual = (q - predicted) ** 2
-    starts_y = np.unique(np.linspace(0, h, HELD_GRID + 1).astype(int)[:-1])
-    starts_x = np.unique(np.linspace(0, w, HELD_GRID + 1).astype(int)[:-1])
+    starts_y = np.unique(np.linspace(0, h, grid + 1).astype(int)[:-1])
+    starts_x = np.unique(np.linspace(0, w, grid + 1).astype(int)[:-1])
     sums = np.add.reduceat(np.add.reduceat(residual, starts_y, axis=1), starts_x, axis=2)
     areas = np.outer(np.diff(np.r_[starts_y, h]), np.diff(np.r_[starts_x, w]))
     shares = (sums / areas).reshape(m, -1) / np.maximum(variance, 1e-12)[:, None]
