@@ -17,7 +17,7 @@ ROOTS["advisor.knowledge"] = REPO / "knowledge"
 
 GROUND = "ground"
 """The modules at the top of ``advisor/`` that every stage may use: the version, errors, writing
-files, progress reports and the allocator setting."""
+files, progress reports, the allocator setting, and how the process runs beside others."""
 
 MAY_IMPORT = {
     "schema": {"schema"},
@@ -98,6 +98,7 @@ def test_the_stages_are_folders_and_cover_every_module() -> None:
         "advisor.errors",
         "advisor.memory",
         "advisor.output",
+        "advisor.processes",
         "advisor.progress",
     ]
 

@@ -441,9 +441,10 @@ def combine_with_pilot(
     Each family (``FAMILIES``) the pilot measured is represented by its best measured arm,
     blended; a family it did not measure keeps the literature's estimate of its likeliest arm;
     the verdict weighs them by the engine's rule. A pilot's measurement of self-training counts
-    even where its published evidence is thin: it is evidence about these data. A pilot whose
-    SSL arms were still improving when they lost is not taken as evidence against them, and an
-    arm whose run failed is not taken as evidence at all."""
+    even where its published evidence is thin: it is evidence about these data. A result counts
+    whichever way it points: what a longer run may change is already in the width of the
+    pilot's intervals. A pilot too short to judge (fine-tuned ``tl`` had not left the frozen
+    reading) is not combined at all, and an arm whose run failed is not taken as evidence."""
     kb = kb or load_knowledge()
     model = model or load_model()
     st_model = st_model or load_self_training_model()
@@ -459,16 +460,14 @@ def combine_with_pilot(
             "The pilot's best was the frozen pretrained features with a linear head: the "
             "recipe follows it."
         )
-    ssl = [d for arm, d in measured.items() if arm in SSL_ARMS]
-    if pilot.ssl_still_improving and ssl and max(d.accuracy_points for d in ssl) <= 0:
+    if pilot.too_short is not None:
         notes.append(
-            "The pilot's self-supervised arms were still improving when its budget ran out, so "
-            "their result is not counted against them; run a longer pilot."
+            "The pilot is not combined with the literature: it was too short to judge. "
+            + pilot.too_short
         )
-        measured = {arm: d for arm, d in measured.items() if arm not in SSL_ARMS}
+        return _with_linear_protocol(rec.model_copy(update={"caveats": notes}), pilot)
     if not measured:
-        if not any(note.startswith("The pilot's self-supervised arms") for note in notes):
-            notes.append("The pilot ran no self-supervised or self-training arm it could count.")
+        notes.append("The pilot ran no self-supervised or self-training arm it could count.")
         return _with_linear_protocol(rec.model_copy(update={"caveats": notes}), pilot)
     blends = {arm: _PilotBlend(d) for arm, d in measured.items()}
     chances = dict(assessment.chances)
@@ -480,6 +479,7 @@ def combine_with_pilot(
     )
     unbudgeted, _ = decision(chances[best], best)
     verdict, toss_up, p_side, weighed = _within_budget(best, chances[best], rec.cost, chances)
+    p_side = _reported(p_side)
     cost = rec.cost
     if cost is not None:
         cost = cost.model_copy(
@@ -489,7 +489,7 @@ def combine_with_pilot(
     arms = dict(rec.arms)
     for arm, blend in blends.items():
         mean, sd, p_arm, _ = blend(*assessment.estimates[arm])
-        arms[arm] = ArmEstimate(gain=_gain(mean, sd, ceiling), probability=round(p_arm, 3))
+        arms[arm] = ArmEstimate(gain=_gain(mean, sd, ceiling), probability=_reported(p_arm))
     prior_mean, prior_sd = assessment.estimates[arm_evidence]
     weight = blends[arm_evidence](prior_mean, prior_sd)[3]
 
@@ -570,6 +570,18 @@ def _family_best(chances: dict[Paradigm, float], measured: dict[Paradigm, Any]) 
         else:
             picks.extend(arm for arm in family if arm in chances)
     return max(picks, key=chances.__getitem__)
+
+
+PILOT_CERTAINTY = 0.99
+"""The most a probability combined with a pilot may say: a pilot is a short run on a sample
+of the data, and the drift measured against longer runs (``stats.DRIFT_POINTS``) comes from a
+handful of datasets, so no combination of it with the literature is certain."""
+
+
+def _reported(p: float) -> float:
+    """A probability combined with a pilot as it is reported: within ``PILOT_CERTAINTY`` of 0
+    and 1 (the verdict is chosen on the probabilities themselves)."""
+    return round(min(max(p, 1 - PILOT_CERTAINTY), PILOT_CERTAINTY), 3)
 
 
 class _PilotBlend:

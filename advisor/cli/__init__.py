@@ -11,6 +11,7 @@ import signal
 
 from advisor.cli import analyze, backbones, decide, demo, knowledge, pilot, report, schema
 from advisor.cli.app import app
+from advisor.processes import wait_passively
 
 app.command()(analyze.analyze)
 app.command()(pilot.pilot)
@@ -26,7 +27,9 @@ __all__ = ["app", "main"]
 
 def main() -> None:
     """Console-script entry point. A closed pipe (``advisor schema analyze | head``) ends the
-    process quietly, as it does for any Unix filter, instead of raising on the next write."""
+    process quietly, as it does for any Unix filter, instead of raising on the next write; the
+    CPU's threads sleep while they wait (``processes``)."""
     if hasattr(signal, "SIGPIPE"):
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    wait_passively()  # before any command imports torch
     app()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -72,7 +73,22 @@ def pilot(
     ] = False,
     device: DeviceOpt = "auto",
     devices: Annotated[
-        int, typer.Option("--devices", min=1, help="Devices for data-parallel training.")
+        int,
+        typer.Option(
+            "--devices",
+            min=1,
+            help="Processes training data-parallel on this machine, one per device (on a CPU, "
+            "each takes a share of the cores).",
+        ),
+    ] = 1,
+    num_nodes: Annotated[
+        int,
+        typer.Option(
+            "--num-nodes",
+            min=1,
+            help="Machines training together, as SLURM or torchrun started them (--devices "
+            "processes on each).",
+        ),
     ] = 1,
     unlabeled: UnlabeledOpt = None,
     manifest: ManifestOpt = None,
@@ -94,6 +110,7 @@ def pilot(
     from rich.console import Console
 
     from advisor.cli.output import destination, emit, emit_page
+    from advisor.errors import InputError
     from advisor.pilot.budget import parse_budget
     from advisor.pilot.interrupt import PilotInterrupted
     from advisor.pilot.settings import PilotSettings
@@ -118,10 +135,15 @@ def pilot(
         resume=resume,
         device=device,
         devices=devices,
+        num_nodes=num_nodes,
         seed=seed,
         # by name: typer vendors its own click, whose enum is not the installed click's
         chosen=ctx.get_parameter_source("paradigms").name != "DEFAULT",
     )
+    from advisor.processes import is_primary
+
+    primary = is_primary()  # the other processes of a multi-process pilot print nothing
+    quiet = quiet or not primary
     err = Console(stderr=True, quiet=quiet)
     with progress_on_stderr(err, quiet) as progress:
         try:
@@ -133,8 +155,16 @@ def pilot(
                 html=html,
                 compute=compute,
             )
+        except InputError:
+            if not primary:  # the first process reached the same refusal, and reports it
+                sys.exit(2)
+            raise
         except PilotInterrupted as stop:  # typer would swallow where to resume
+            if not primary:  # the first process says where to resume, and exits 130
+                sys.exit(0)
             fail(f"interrupted: {stop}; continue with the same command and --resume", 130)
+    if not run.primary:
+        return
     show = emit(run.result, as_json, output)  # the JSON first: it is the record
     emit_page(run.result, html, err)
     if show:

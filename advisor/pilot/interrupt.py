@@ -4,6 +4,7 @@ it finished and stops; a second one stops at once."""
 from __future__ import annotations
 
 import signal
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
@@ -22,11 +23,16 @@ class PilotInterrupted(KeyboardInterrupt):
 
 
 class StopFlag:
+    """Checked after every step. ``agree``, with more than one process, makes the processes
+    stop at the same step when Ctrl-C reached any of them: each takes the others' flags."""
+
     def __init__(self) -> None:
         self.requested = False
+        self.agree: Callable[[bool], bool] | None = None
 
     def check(self) -> None:
-        if self.requested:
+        requested = self.requested if self.agree is None else self.agree(self.requested)
+        if requested:
             raise Interrupted
 
 

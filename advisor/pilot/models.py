@@ -59,7 +59,9 @@ class SimCLR(nn.Module):
         super().__init__()
         self.net = net
         self.head = SimCLRProjectionHead(dim, 512, 128)
-        self.criterion = NTXentLoss(temperature=0.5)
+        # negatives from every process's share of the batch, so that a batch split across
+        # processes has the same negatives as in one process
+        self.criterion = NTXentLoss(temperature=0.5, gather_distributed=True)
 
     def forward(self, views: list[torch.Tensor], step: int, steps: int) -> torch.Tensor:
         """The loss of a batch of view pairs (computed in forward, so that Fabric's wrapper,

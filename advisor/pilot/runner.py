@@ -26,6 +26,7 @@ from advisor.pilot.units import Bench, linear_unit, train_unit
 from advisor.probing.device import resolve_device
 from advisor.probing.sources import architecture_name, load_backbone
 from advisor.probing.throughput import measure_throughput, throughput_sizes
+from advisor.processes import is_primary
 from advisor.progress import SILENT, Progress
 from advisor.schema.analysis import Analysis
 from advisor.schema.cost import Throughput
@@ -42,13 +43,19 @@ GPU_POOL = 100_000
 
 
 class Pilot:
+    """One process of a pilot. With more than one (``--devices``, ``--num-nodes``) every
+    process runs all of it on its share of each batch; the first alone writes, reports progress
+    and decides what depends on the clock (the plan, the re-planning), which the others take
+    from it."""
+
     def __init__(self, settings: PilotSettings, progress: Progress = SILENT) -> None:
         self.settings = settings
-        self.progress = progress
+        self.primary = is_primary()
+        self.progress = progress if self.primary else SILENT
         self.timed: Throughput | None = None  # the network timed, once run has loaded it
 
         self.stop = StopFlag()
-        self.store = Store(settings.out)
+        self.store = Store(settings.out, writes=self.primary)
 
     def _load(self) -> None:
         s = self.settings
@@ -102,7 +109,7 @@ class Pilot:
         self.bench = Bench(
             images=images,
             backbone=backbone,
-            fabric=train.make_fabric(device, s.devices),
+            fabric=train.make_fabric(device, s.devices, s.num_nodes),
             method=s.method,
             batch=batch,
             workers=1 if cpu else min(8, torch.get_num_threads()),
@@ -115,9 +122,20 @@ class Pilot:
             progress=self.progress,
             teaches=SELF_TRAINING in s.order,
         )
+        fabric = self.bench.fabric
+        # the launcher's numbering decided who prepared the folder; Fabric's rank decides the rest
+        self.primary = fabric.global_rank == 0
+        self.store.writes = self.primary
+        self.progress = self.progress if self.primary else SILENT
+        self.bench.progress = self.progress
+        if fabric.world_size > 1:
+            self.bench.agree = lambda value: fabric.broadcast(value, src=0)
+            self.stop.agree = lambda flag: bool(
+                fabric.all_reduce(torch.tensor(float(flag), device=fabric.device), reduce_op="sum")
+            )
         self.layout = planning.Layout(
             device=device.type,
-            devices=s.devices,
+            devices=fabric.world_size,
             resolution=resolution,
             resolution_given=s.resolution is not None,
             labeled_limit=labeled_limit,
@@ -145,14 +163,52 @@ class Pilot:
         return [f"tl+st left out: transfer then self-training {why}"]
 
     def _plan(self, started: float) -> PilotPlan:
+        """Calibrate and plan. A calibration that would cut the plan (fewer seeds or arms than
+        asked) or refuse it is measured again first, and the faster of the two readings of each
+        cost kept: a machine busy for a moment should not cost the user a seed. With more than
+        one process, the first one's readings and shape are every process's."""
         s = self.settings
-        if s.budget.seconds:
-            cost = planning.calibrate(self.bench, self.splits[0], s.order)
-        else:
+        if not s.budget.seconds:
             cost = dict.fromkeys(planning.COSTS, 0.0)
-        self.seed_cost = planning.seed_cost(cost, s.order)
-        elapsed = time.perf_counter() - started
-        return planning.make_plan(s, self.bench, self.layout, cost, elapsed)
+            return self._planned(cost, self._shape(cost, started), None)
+        cost = self.bench.agree(planning.calibrate(self.bench, self.splits[0], s.order))
+        fits = self._shape(cost, started)
+        remeasured = None
+        if isinstance(fits, str) or fits.cut:
+            self.progress.note("the calibration would cut the plan: measuring it again")
+            again = self.bench.agree(planning.calibrate(self.bench, self.splits[0], s.order))
+            first = cost["ft"]
+            cost = {k: min(cost[k], again[k]) for k in planning.COSTS}
+            fits = self._shape(cost, started)
+            outcome = "still cut it" if isinstance(fits, str) or fits.cut else "fitted it whole"
+            remeasured = (
+                f"the calibration was measured twice, as the first reading (a fine-tuning step "
+                f"{first:.3f} s) would have cut the plan; the second ({again['ft']:.3f} s) "
+                f"{outcome}, keeping the faster reading of each cost"
+            )
+        return self._planned(cost, fits, remeasured)
+
+    def _shape(self, cost: dict[str, float], started: float) -> planning.Shape | str:
+        """What the budget left holds (``planning.shape``), or why it holds nothing: the first
+        process's answer, which every process takes (their clocks started apart)."""
+        s = self.settings
+        left = (s.budget.seconds or 0.0) - (time.perf_counter() - started)
+        try:
+            fits: planning.Shape | str = planning.shape(
+                s.budget, list(s.order), s.seeds, cost, left - planning.RESERVE_SECONDS
+            )
+        except InputError as refused:
+            fits = refused.message
+        return self.bench.agree(fits)
+
+    def _planned(
+        self, cost: dict[str, float], fits: planning.Shape | str, remeasured: str | None
+    ) -> PilotPlan:
+        if isinstance(fits, str):
+            raise InputError(fits, "budget")
+        plan = planning.make_plan(self.settings, self.bench, self.layout, cost, fits, remeasured)
+        self.seed_cost = planning.seed_cost(cost, planning.trained_arms(plan))
+        return plan
 
     def run(self, started: float | None = None) -> PilotResult:
         """``started``: when the budget's clock started (perf_counter), so that the budget
@@ -169,8 +225,9 @@ class Pilot:
                 plan = self._plan(started)
                 self.store.save_plan(plan, self.fingerprint)
             self.bench.batch = plan.batch_size
+            self.bench.teaches = SELF_TRAINING in plan.arms
             self.progress.note("plan: " + "; ".join(plan.choices))
-            arms = [*self.settings.order, LINEAR_READING]
+            arms = plan.arms
             units: list[UnitResult] = []
             try:
                 last: tuple[int, float] | None = None
@@ -197,10 +254,10 @@ class Pilot:
                         units.append(unit)
                     last = (plan.for_seed(seed).finetune_steps, time.perf_counter() - seed_started)
                     k += 1
-                    asked = k == self.settings.seeds == len(plan.seeds)
-                    if asked and plan.budget_seconds and not resumed:
+                    if k == len(plan.seeds) and plan.budget_seconds and not resumed:
                         left, ratio = self._speed(started, last)
-                        again = planning.more_seeds(plan, left, *self.seed_cost, ratio)
+                        asked = self.settings.seeds
+                        again = planning.more_seeds(plan, asked, left, *self.seed_cost, ratio)
                         plan = self._adopt(plan, again)
             except Interrupted:
                 total = len(plan.seeds) * len(arms)
@@ -229,7 +286,9 @@ class Pilot:
         return budget - (time.perf_counter() - started) - planning.RESERVE_SECONDS, ratio
 
     def _adopt(self, plan: PilotPlan, again: PilotPlan) -> PilotPlan:
-        """A changed plan is stored (a resumed run follows it) and said."""
+        """A changed plan is stored (a resumed run follows it) and said; every process takes
+        the first one's."""
+        again = self.bench.agree(again)
         if again != plan:
             self.store.save_plan(again, self.fingerprint)
             self.progress.note(again.choices[-1])

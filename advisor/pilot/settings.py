@@ -28,6 +28,9 @@ class PilotSettings:
     device: str
     devices: int
     seed: int = 0
+    num_nodes: int = 1
+    """Machines training together (``devices`` processes on each), as SLURM or torchrun
+    started them."""
     chosen: bool = True
     """Whether the user named the paradigms (False: the default list, from which an arm the
     data cannot run, ``tl+st`` without unlabeled images, is left out with a note rather than
@@ -50,6 +53,8 @@ class PilotSettings:
             raise InputError("must be at least 1", "seeds")
         if self.devices < 1:
             raise InputError("must be at least 1", "devices")
+        if self.num_nodes < 1:
+            raise InputError("must be at least 1", "num-nodes")
         wanted = {*self.paradigms, TRANSFER}
         self.order = [arm for arm in PILOT_ARMS if arm in wanted]
 

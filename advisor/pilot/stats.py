@@ -4,7 +4,9 @@ measured winner when the evidence is clear, and the caveats when it is not."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
+from statistics import NormalDist
 
 import numpy as np
 from sklearn.metrics import f1_score
@@ -31,6 +33,7 @@ from advisor.schema.vocabulary import (
 )
 
 BOOTSTRAP = 2000
+STANDARD_NORMAL = NormalDist()
 OVERRUN = 1.1
 """A run longer than this share of its time budget says so in its caveats."""
 STILL_IMPROVING = 0.01
@@ -40,6 +43,25 @@ WORSE_FEATURES = 0.02
 """k-NN accuracy lost over the self-supervised phase from which it is reported as having made
 the features worse (two points: above the reading's noise on a few hundred images)."""
 STARTS_PRETRAINED = frozenset({"tl", "tl+ssl", "tl+st"})
+PROTOCOL_RANGE = (0.5, 1.5)
+"""Seeds whose fine-tuning steps are within these shares of the first seed's are replicates of
+one protocol, compared together: the budget's re-planning moves the later seeds' steps within
+them to spend the time left (``plan.replan``; wide on the short side, so that a machine up to
+twice as slow as calibrated still fills its budget, narrow on the long side, since time to
+spare goes into more replicates). Every difference is paired within a seed, so a seed at 30
+steps and one at 50 each contribute a fair comparison; the mean mixes their lengths, which the
+drift term of the interval (``DRIFT_POINTS``) is measured to cover."""
+LONGER = 5
+"""How many times longer a budget a pilot too short to judge suggests: a convention, the
+factor the benchmark's longer runs use (``benchmarks/pilot_drift.py``)."""
+MIDWAY_IMAGES = 400
+"""Evaluation images every fine-tuned arm is also read on halfway through its fine-tuning (the
+same ones for every arm of a seed): how far a difference still moved over the second half."""
+DRIFT_POINTS = 0.0  # TODO-DRIFT
+"""Spread (one standard deviation, accuracy points) of a default pilot's difference against
+``tl`` that neither its bootstrap nor its own second-half movement explains, measured against
+runs 5x longer on the benchmark sets (``benchmarks/pilot_drift.py report``; figures in
+benchmarks/README.md): what a difference may still move when the pilot is scaled up."""
 
 
 def scores(truth: np.ndarray, predicted: np.ndarray) -> tuple[float, float]:
@@ -113,10 +135,23 @@ def summarise(
     correct = {
         s: {u.arm: np.array(u.correct, dtype=float) for u in units if u.seed == s} for s in compared
     }
-    differences, best, winner, confidence = [], None, None, None
+    midway = {
+        s: {u.arm: np.array(u.midway_correct, dtype=float) for u in units if u.seed == s}
+        for s in compared
+    }
+    ssl_units = [u for u in units if u.arm in SSL_ARMS and u.seed in compared and len(u.curve) >= 2]
+    differences, best, winner, confidence, too_short = [], None, None, None, None
     if compared and TRANSFER in arms:
         draws = bootstrap_means(correct, arms)
-        differences = [_difference(arm, draws, correct) for arm in arms if arm != TRANSFER]
+        climbs = {
+            arm: max(0.0, float(np.mean([_second_half_gain(u) for u in ssl_units if u.arm == arm])))
+            for arm in {u.arm for u in ssl_units}
+        }
+        differences = [
+            _difference(arm, draws, correct, midway, climbs.get(arm, 0.0))
+            for arm in arms
+            if arm != TRANSFER
+        ]
         failed_arms = {f.arm for f in failed}
         candidates = [arm for arm in arms if arm not in failed_arms]
         shares = best_share({arm: draws[arm] for arm in candidates})
@@ -124,6 +159,7 @@ def summarise(
             arm: float(np.mean([correct[s][arm].mean() for s in compared])) for arm in candidates
         }
         tied = leaders(means) if means else []
+        too_short = _too_short(plan, draws, correct, midway) if LINEAR_READING in arms else None
         if len(tied) > 1:
             caveats.append(
                 f"{' and '.join(tied)} tie at {means[tied[0]]:.1%} accuracy: this evaluation set "
@@ -135,13 +171,13 @@ def summarise(
             clear = (
                 best == TRANSFER and all(d.high < 0 for d in differences if d.arm in candidates)
             ) or any(d.arm == best and d.low > 0 for d in differences)
-            if clear:
+            if clear and (too_short is None or best == LINEAR_READING):
                 winner = best
-            else:
+            elif not clear:
                 caveats.append(
                     f"No arm is clearly best: the measured best ({best}) is best in "
-                    f"{confidence:.0%} of bootstrap draws, but a paired interval against tl "
-                    "includes 0."
+                    f"{confidence:.0%} of bootstrap draws, but its interval against tl, widened "
+                    "for what a longer run may change, includes 0."
                 )
             if best == LINEAR_READING:
                 caveats.append(
@@ -149,19 +185,18 @@ def summarise(
                     "fine-tuning the network: transfer with a linear protocol is the measured "
                     "choice here."
                 )
-    ssl_units = [u for u in units if u.arm in SSL_ARMS and u.seed in compared and len(u.curve) >= 2]
+    if too_short is not None:
+        caveats.append(too_short)
     improving = None
     if ssl_units:
         late = [_second_half_gain(u) for u in ssl_units]
         improving = bool(np.mean(late) > STILL_IMPROVING)
-        if improving and best is not None and best not in SSL_ARMS:
+        if improving:
             caveats.append(
                 "Self-supervision was still improving when its steps ran out (k-NN accuracy "
-                f"+{np.mean(late) * 100:.1f} points over the second half), so this budget cannot "
-                "judge it: a longer --budget may change the winner."
+                f"+{np.mean(late) * 100:.1f} points over the second half): the intervals of the "
+                "self-supervised arms are widened for it, on both sides alike."
             )
-            if winner is not None and winner not in SSL_ARMS:
-                winner = None
         caveats += _worse_features(ssl_units)
     if plan.budget_seconds and seconds > OVERRUN * plan.budget_seconds:
         caveats.append(
@@ -183,6 +218,7 @@ def summarise(
         measured_best=best,
         winner=winner,
         confidence=confidence,
+        too_short=too_short,
         ssl_still_improving=improving,
         projections=projections([u for u in units if u.seed in compared]),
         failed_runs=failed,
@@ -192,23 +228,89 @@ def summarise(
 
 
 def _one_protocol(plan: PilotPlan, seeds: list[int]) -> tuple[list[int], str | None]:
-    """The seeds that ran the protocol most of them ran (on a tie, the longer one), and what
-    was left out, so that no mean mixes seeds trained for different numbers of steps."""
-    groups: dict[tuple[int, int], list[int]] = {}
-    for seed in seeds:
-        steps = plan.for_seed(seed)
-        groups.setdefault((steps.finetune_steps, steps.ssl_steps), []).append(seed)
-    if len(groups) <= 1:
+    """The seeds whose steps are within ``PROTOCOL_RANGE`` of the first seed's, and what was
+    left out, so that no mean mixes seeds trained for very different numbers of steps."""
+    first = plan.steps[0].finetune_steps
+    shortest, longest = (first * share for share in PROTOCOL_RANGE)
+    inside = [s for s in seeds if shortest <= plan.for_seed(s).finetune_steps <= longest]
+    others = [
+        f"seed {s} ({plan.for_seed(s).finetune_steps} steps)" for s in seeds if s not in inside
+    ]
+    if not others:
         return seeds, None
-    main = max(groups, key=lambda key: (len(groups[key]), key))
-    others = [f"seed {s} ({k[0]} steps)" for k, ss in groups.items() if k != main for s in ss]
     note = (
-        f"The summary compares the seeds that ran {main[0]} fine-tuning steps "
-        f"({', '.join(map(str, groups[main]))}); {', '.join(others)} ran another number of steps "
-        f"and {'is' if len(others) == 1 else 'are'} listed with the units only, so that no mean "
-        "mixes protocols."
+        f"The summary compares the seeds that ran {shortest:.0f} to {longest:.0f} fine-tuning "
+        f"steps ({', '.join(map(str, inside))}); "
+        f"{', '.join(others)} ran another number of steps and {'is' if len(others) == 1 else 'are'}"
+        " listed with the units only, so that no mean mixes protocols."
     )
-    return groups[main], note
+    return inside, note
+
+
+def midway_positions(seed: int, images: int) -> np.ndarray:
+    """Which of a seed's evaluation images (positions in its split) every fine-tuned arm is
+    read on halfway through: the same for every arm of the seed, so the readings pair."""
+    return np.sort(np.random.default_rng(seed).permutation(images)[:MIDWAY_IMAGES])
+
+
+def _too_short(
+    plan: PilotPlan,
+    draws: Mapping[str, np.ndarray],
+    correct: Mapping[int, Mapping[str, np.ndarray]],
+    midway: Mapping[int, Mapping[str, np.ndarray]],
+) -> str | None:
+    """Why no fine-tuned arm can be judged, if so: fine-tuned ``tl`` had not left the frozen
+    reading it started from (its paired interval against ``tl-linear`` reaches 0 or below)
+    while it was still climbing (its accuracy on the images read halfway rose over the second
+    half, an interval above 0): fine-tuning had not begun to pay, and every fine-tuned arm's
+    difference is still the start's. A ``tl`` level with the frozen reading and no longer
+    climbing is a finding, not a short run: on the digits and MNIST, runs 5x a default pilot's
+    length ended with ``tl`` within a point of the frozen reading and a clear winner. Results
+    without halfway readings are judged by the first condition alone. The frozen reading itself
+    may still win, clearly ahead of them all. Says what budget to try: ``LONGER`` times this."""
+    low, _ = interval((draws[TRANSFER] - draws[LINEAR_READING]) * 100)
+    if low > 0:
+        return None
+    rise = _climb(correct, midway)
+    if rise is not None and rise[0] <= 0:
+        return None
+    steps = float(np.mean([plan.for_seed(s).finetune_steps for s in correct]))
+    if plan.budget_seconds:
+        longer = f"{math.ceil(plan.budget_seconds * LONGER / 60)}m"
+    else:
+        longer = f"{math.ceil((plan.budget_steps or 0) * LONGER)}steps"
+    climbing = (
+        ""
+        if rise is None
+        else f" and was still climbing ({rise[1]:+.1f} points over its second half)"
+    )
+    return (
+        f"Too short to judge: after {steps:.0f} fine-tuning steps a seed, fine-tuned tl had not "
+        f"left the frozen features it started from (tl - tl-linear, {PILOT_LEVEL:.0%} interval "
+        f"from {low:+.1f} points){climbing}, so fine-tuning had not begun to pay and no "
+        f"fine-tuned arm is named the winner; try --budget {longer}, {LONGER}x this one."
+    )
+
+
+def _climb(
+    correct: Mapping[int, Mapping[str, np.ndarray]], midway: Mapping[int, Mapping[str, np.ndarray]]
+) -> tuple[float, float] | None:
+    """The lower end of the interval of ``tl``'s gain over the second half of fine-tuning, and
+    the gain, in points, bootstrapped over the images read halfway (paired: the same images at
+    both readings); None without halfway readings."""
+    ends, starts = {}, {}
+    for seed, arms in correct.items():
+        halfway = midway.get(seed, {}).get(TRANSFER)
+        positions = midway_positions(seed, len(arms[TRANSFER]))
+        if halfway is None or len(halfway) != len(positions):
+            return None
+        ends[seed] = {TRANSFER: arms[TRANSFER][positions]}
+        starts[seed] = {TRANSFER: halfway}
+    gain = (
+        bootstrap_means(ends, [TRANSFER])[TRANSFER] - bootstrap_means(starts, [TRANSFER])[TRANSFER]
+    )
+    mean = float(np.mean([ends[s][TRANSFER].mean() - starts[s][TRANSFER].mean() for s in ends]))
+    return interval(gain * 100)[0], mean * 100
 
 
 def _arm_summary(arm: str, mine: list[UnitResult]) -> ArmSummary:
@@ -223,17 +325,57 @@ def _arm_summary(arm: str, mine: list[UnitResult]) -> ArmSummary:
 
 
 def _difference(
-    arm: str, draws: Mapping[str, np.ndarray], correct: Mapping[int, Mapping[str, np.ndarray]]
+    arm: str,
+    draws: Mapping[str, np.ndarray],
+    correct: Mapping[int, Mapping[str, np.ndarray]],
+    midway: Mapping[int, Mapping[str, np.ndarray]],
+    climb: float,
 ) -> PairedDifference:
+    """The paired difference against ``tl``, its bootstrap interval widened, on both sides
+    alike, by what a longer run may still change: how far the difference moved over the second
+    half of fine-tuning, the self-supervised phase's own late k-NN gain (``climb``, for the SSL
+    arms) and the drift measured against longer runs (``DRIFT_POINTS``), added as independent
+    spreads."""
     low, high = interval((draws[arm] - draws[TRANSFER]) * 100)
     means = [c[arm].mean() - c[TRANSFER].mean() for c in correct.values()]
+    mean = float(np.mean(means)) * 100
+    moved = _moved(arm, correct, midway)
+    extra = math.hypot(moved or 0.0, climb * 100, DRIFT_POINTS)
+    z = STANDARD_NORMAL.inv_cdf(0.5 + PILOT_LEVEL / 2)
     return PairedDifference(
         arm=arm,
-        accuracy_points=round(float(np.mean(means)) * 100, 3),
-        low=round(low, 3),
-        high=round(high, 3),
+        accuracy_points=round(mean, 3),
+        low=round(mean - math.hypot(mean - low, z * extra), 3),
+        high=round(mean + math.hypot(high - mean, z * extra), 3),
         level=PILOT_LEVEL,
+        sampling_low=round(low, 3),
+        sampling_high=round(high, 3),
+        moved_points=None if moved is None else round(moved, 3),
+        climb_points=round(climb * 100, 3) if arm in SSL_ARMS else None,
+        drift_points=DRIFT_POINTS,
     )
+
+
+def _moved(
+    arm: str,
+    correct: Mapping[int, Mapping[str, np.ndarray]],
+    midway: Mapping[int, Mapping[str, np.ndarray]],
+) -> float | None:
+    """How far the difference against ``tl`` moved over the second half of fine-tuning, in
+    points, mean over seeds, on the images read halfway (the frozen reading does not move);
+    None when a seed has no halfway reading."""
+    moves = []
+    for seed, ends in correct.items():
+        halfway = midway.get(seed, {})
+        positions = midway_positions(seed, len(ends[TRANSFER]))
+        if len(halfway.get(TRANSFER, ())) != len(positions):
+            return None
+        start = ends[arm][positions] if arm == LINEAR_READING else halfway.get(arm)
+        if start is None or len(start) != len(positions):
+            return None
+        end = ends[arm][positions].mean() - ends[TRANSFER][positions].mean()
+        moves.append(end - (start.mean() - halfway[TRANSFER].mean()))
+    return float(np.mean(moves)) * 100 if moves else None
 
 
 def _noise(accuracy: float, n: int) -> float:

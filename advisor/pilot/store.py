@@ -44,13 +44,19 @@ def fingerprint(
 
 
 class Store:
-    def __init__(self, out: Path) -> None:
+    """``writes``: False in every process of a multi-process pilot but the first, which alone
+    prepares the folder and writes to it; the others only read (a resumed pilot's work)."""
+
+    def __init__(self, out: Path, writes: bool = True) -> None:
         self.out = out
+        self.writes = writes
         self.units = out / "units"
         self.checkpoints = out / "checkpoints"
         self.plan_file = out / "plan.json"
 
     def prepare(self, resume: bool, protected: Sequence[Path]) -> None:
+        if not self.writes:
+            return
         target = self.out.resolve()
         for folder in protected:
             if folder.resolve().is_dir() and target.is_relative_to(folder.resolve()):
@@ -67,6 +73,8 @@ class Store:
         self.checkpoints.mkdir(parents=True, exist_ok=True)
 
     def save_plan(self, plan: PilotPlan, fingerprint: str) -> None:
+        if not self.writes:
+            return
         document = {"fingerprint": fingerprint, "plan": json.loads(plan.model_dump_json())}
         write_atomically(self.plan_file, json.dumps(document, indent=2))
 
@@ -106,12 +114,16 @@ class Store:
         return UnitResult.model_validate_json(path.read_text()) if path.is_file() else None
 
     def save_unit(self, unit: UnitResult) -> None:
+        if not self.writes:
+            return
         write_atomically(self.unit_path(unit.arm, unit.seed), unit.model_dump_json())
 
     def save_pretrained(
         self, arm: str, seed: int, net: torch.nn.Module, curve: list[CurvePoint]
     ) -> None:
         """The weights after the self-supervised phase, and its learning curve."""
+        if not self.writes:
+            return
         buffer = io.BytesIO()
         torch.save(net.state_dict(), buffer)
         write_bytes_atomically(self.checkpoint_path(arm, seed), buffer.getvalue())
@@ -142,6 +154,8 @@ class Store:
     def save_teaching(self, taught: Teaching) -> None:
         """The teacher's labels and confidences on the seed's unlabeled images, written before
         its ``tl`` unit, so that a finished teacher always has them."""
+        if not self.writes:
+            return
         buffer = io.BytesIO()
         np.savez(buffer, images=taught.images, labels=taught.labels, confidence=taught.confidence)
         write_bytes_atomically(self.teaching_path(taught.seed), buffer.getvalue())
@@ -162,4 +176,6 @@ class Store:
         return Teaching(seed, *arrays)
 
     def save_result(self, text: str) -> None:
+        if not self.writes:
+            return
         write_atomically(self.out / "result.json", text)

@@ -6,15 +6,25 @@ from __future__ import annotations
 import itertools
 import logging
 import math
+import os
 import signal
 import time
+import warnings
 from collections.abc import Callable, Iterator
 
 import numpy as np
 import torch
 from lightning_fabric import Fabric
+from lightning_fabric.utilities.distributed import DistributedSamplerWrapper
 from torch import nn
-from torch.utils.data import ConcatDataset, DataLoader, Dataset, Sampler, WeightedRandomSampler
+from torch.utils.data import (
+    ConcatDataset,
+    DataLoader,
+    Dataset,
+    DistributedSampler,
+    Sampler,
+    WeightedRandomSampler,
+)
 from torchvision.transforms import v2
 
 from advisor.pilot.interrupt import StopFlag
@@ -48,13 +58,29 @@ OnStep = Callable[[int], None]
 """Called after each optimiser step with the number of steps done."""
 
 
-def make_fabric(device: torch.device, devices: int) -> Fabric:
+def make_fabric(device: torch.device, devices: int, num_nodes: int = 1) -> Fabric:
+    """Fabric on the device, started: with more than one process (``devices`` per node times
+    ``num_nodes``) data-parallel DDP, whose launcher starts the other processes on this node by
+    running the same command again (or finds them started by torchrun or SLURM, through
+    Fabric's cluster environments); each then continues from here as its own rank."""
     for name in ("lightning.fabric", "lightning_fabric"):
         logging.getLogger(name).setLevel(logging.ERROR)
+    # Fabric's and lightly's gathers call a torch function torch has deprecated, once a step
+    warnings.filterwarnings("ignore", message=r".*all_gather is deprecated")
     accelerator = {"cuda": "cuda", "mps": "mps"}.get(device.type, "cpu")
     precision = "bf16-mixed" if device.type == "cuda" else "32-true"
-    fabric = Fabric(accelerator=accelerator, devices=devices, precision=precision)
+    fabric = Fabric(
+        accelerator=accelerator,
+        devices=devices,
+        num_nodes=num_nodes,
+        strategy="ddp" if devices * num_nodes > 1 else "auto",
+        precision=precision,
+    )
     fabric.launch()
+    if accelerator == "cpu" and fabric.world_size > 1 and "OMP_NUM_THREADS" not in os.environ:
+        # the processes on this machine share its cores (Fabric's launcher leaves each with all)
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        torch.set_num_threads(max(1, (cores or 1) // max(1, fabric.world_size // num_nodes)))
     return fabric
 
 
@@ -111,12 +137,29 @@ def _single_threaded(_worker: int) -> None:
 
 
 def loader(
-    dataset: Dataset, batch: int, seed: int, workers: int, sampler: Sampler | None = None
+    dataset: Dataset,
+    batch: int,
+    seed: int,
+    workers: int,
+    sampler: Sampler | None = None,
+    shard: tuple[int, int] = (0, 1),
 ) -> DataLoader:
-    """Shuffled batches of ``dataset``, or drawn by ``sampler`` when one is given."""
+    """Shuffled batches of ``dataset``, or drawn by ``sampler`` when one is given. ``shard``:
+    this process's rank and the number of processes; with more than one, each process draws
+    its share of every batch (the batch is the same size in all, so that the steps are the
+    one-process run's), from the same seeded order."""
+    rank, world = shard
+    if world > 1:
+        batch = max(1, batch // world)
+        if sampler is None:
+            sampler = DistributedSampler(
+                dataset, num_replicas=world, rank=rank, shuffle=True, seed=seed, drop_last=True
+            )
+        else:  # every process draws the same sequence (same seed) and keeps its positions
+            sampler = DistributedSamplerWrapper(sampler, num_replicas=world, rank=rank)
     return DataLoader(
         dataset,
-        batch_size=min(batch, len(dataset)),
+        batch_size=min(batch, len(sampler) if sampler is not None else len(dataset)),
         shuffle=sampler is None,
         sampler=sampler,
         drop_last=True,
@@ -127,8 +170,10 @@ def loader(
     )
 
 
-def labeled_loader(pixels, labels, index, transform, batch, seed, workers) -> DataLoader:
-    return loader(_Labeled(pixels, labels, index, transform), batch, seed, workers)
+def labeled_loader(
+    pixels, labels, index, transform, batch, seed, workers, shard=(0, 1)
+) -> DataLoader:
+    return loader(_Labeled(pixels, labels, index, transform), batch, seed, workers, shard=shard)
 
 
 def mixed_loader(
@@ -139,6 +184,7 @@ def mixed_loader(
     batch: int,
     seed: int,
     workers: int,
+    shard: tuple[int, int] = (0, 1),
 ) -> DataLoader:
     """Batches of labeled and pseudo-labeled images, each ``(labels, index, transform)`` (an
     index may repeat an image), drawn with replacement so that on average ``share`` of a batch
@@ -147,7 +193,7 @@ def mixed_loader(
     labels, index, transform = labeled
     pseudo_labels, pseudo_index, strong = pseudo
     if not len(pseudo_index):
-        return labeled_loader(pixels, labels, index, transform, batch, seed, workers)
+        return labeled_loader(pixels, labels, index, transform, batch, seed, workers, shard)
     both = ConcatDataset(
         [
             _Labeled(pixels, labels, index, transform),
@@ -163,11 +209,11 @@ def mixed_loader(
     sampler = WeightedRandomSampler(
         weights.tolist(), len(both), replacement=True, generator=torch.Generator().manual_seed(seed)
     )
-    return loader(both, batch, seed, workers, sampler)
+    return loader(both, batch, seed, workers, sampler, shard)
 
 
-def views_loader(pixels, index, transform, batch, seed, workers) -> DataLoader:
-    return loader(_Views(pixels, index, transform), batch, seed, workers)
+def views_loader(pixels, index, transform, batch, seed, workers, shard=(0, 1)) -> DataLoader:
+    return loader(_Views(pixels, index, transform), batch, seed, workers, shard=shard)
 
 
 def _forever(batches: DataLoader) -> Iterator:
@@ -212,6 +258,7 @@ def finetune(
     steps: int,
     stop: StopFlag,
     on_step: OnStep | None = None,
+    halfway: Callable[[], None] | None = None,
 ) -> float:
     """Cross-entropy fine-tuning of the whole network (``model``: the trunk, then the head), the
     trunk at a fraction of the head's rate, its batch-norm statistics kept as the arm started
@@ -222,13 +269,15 @@ def finetune(
     dozen steps that mismatch was the whole story. With the statistics kept, fine-tuning the
     pretrained network ended at 89% on the digits and 83% on MNIST (frozen features: 88% and
     84%); in train mode at 18% and 28%. Re-estimating the statistics on the fine-tuning images
-    first (AdaBN) was worse still for the pretrained start (48%, 61%)."""
+    first (AdaBN) was worse still for the pretrained start (48%, 61%).
+
+    ``halfway`` is called once, after half the steps (a reading of the network so far)."""
     optimizer = torch.optim.AdamW(
         _rates(model[0], model[1].parameters(), FINETUNE_LR), weight_decay=WEIGHT_DECAY
     )
     scheduler = _schedule(optimizer, steps)
     model, optimizer = fabric.setup(model, optimizer)
-    batches = fabric.setup_dataloaders(batches)
+    batches = fabric.setup_dataloaders(batches, use_distributed_sampler=False)
     criterion = nn.CrossEntropyLoss()
     _train_keeping_statistics(model)
     loss = torch.tensor(float("nan"))
@@ -238,6 +287,9 @@ def finetune(
         fabric.backward(loss)
         optimizer.step()
         scheduler.step()
+        if halfway is not None and step + 1 == steps // 2:
+            halfway()
+            _train_keeping_statistics(model)
         if on_step is not None:
             on_step(step + 1)
         stop.check()
@@ -269,7 +321,7 @@ def pretrain(
     )
     scheduler = _schedule(optimizer, steps)
     model, optimizer = fabric.setup(module, optimizer)
-    batches = fabric.setup_dataloaders(batches)
+    batches = fabric.setup_dataloaders(batches, use_distributed_sampler=False)
     loss = torch.tensor(float("nan"))
     for step, views in zip(range(steps), _forever(batches), strict=False):
         if at is not None and step in points:
@@ -293,7 +345,22 @@ def pretrain(
 def outputs(
     fabric: Fabric, model: nn.Module, pixels: torch.Tensor, index: np.ndarray, transform, batch: int
 ) -> np.ndarray:
-    """The model's outputs (logits or features) for the images, in eval mode, no augmentation."""
+    """The model's outputs (logits or features) for the images, in eval mode, no augmentation.
+    With more than one process each computes every ``world``-th image and the outputs are
+    gathered, so that every process holds them all, in order."""
+    world, rank = fabric.world_size, fabric.global_rank
+    if world == 1 or not len(index):
+        return _outputs(fabric, model, pixels, index, transform, batch)
+    share = -(-len(index) // world)
+    mine = np.resize(index, share * world)[rank::world]  # the tail padded with repeats
+    local = torch.from_numpy(_outputs(fabric, model, pixels, mine, transform, batch))
+    gathered = fabric.all_gather(local.to(fabric.device)).cpu()  # (world, share, width)
+    return gathered.transpose(0, 1).reshape(share * world, -1)[: len(index)].numpy()
+
+
+def _outputs(
+    fabric: Fabric, model: nn.Module, pixels: torch.Tensor, index: np.ndarray, transform, batch: int
+) -> np.ndarray:
     was_training = model.training
     model.eval()
     chunks = []

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -71,6 +73,17 @@ class Bench:
     frozen: dict[int, np.ndarray] = field(default_factory=dict)
     """Seed -> the pretrained network's features of that seed's fine-tuning images: the ``tl``
     arm's linear head and the ``tl-linear`` reading are fitted on the same ones."""
+    agree: Callable[[Any], Any] = field(default=lambda value: value)
+    """With more than one process, the first process's value of anything that depends on its
+    clock (a calibration, a plan), so that every process trains the same steps."""
+    taught: dict[int, selftrain.Teaching] = field(default_factory=dict)
+    """Seed -> its ``tl`` teacher's labels, as every process computed them (only the first
+    process writes them to the store, which a resumed pilot reads)."""
+
+    @property
+    def shard(self) -> tuple[int, int]:
+        """This process's rank and the number of processes training together."""
+        return self.fabric.global_rank, self.fabric.world_size
 
     def outputs(self, net: torch.nn.Module, index: np.ndarray, batch: int) -> np.ndarray:
         return train.outputs(self.fabric, net, self.images.pixels, index, self.eval_tf, batch)
@@ -84,6 +97,7 @@ class Bench:
             self.batch,
             seed,
             self.workers,
+            self.shard,
         )
 
     def student_loader(
@@ -105,6 +119,7 @@ class Bench:
             self.batch,
             split.seed,
             self.workers,
+            self.shard,
         )
 
     def teach(self, teacher: torch.nn.Module, split: Split) -> selftrain.Teaching:
@@ -115,7 +130,13 @@ class Bench:
 
     def views_loader(self, split: Split, seed: int) -> torch.utils.data.DataLoader:
         return train.views_loader(
-            self.images.pixels, split.pool, self.views_tf, self.batch, seed, self.workers
+            self.images.pixels,
+            split.pool,
+            self.views_tf,
+            self.batch,
+            seed,
+            self.workers,
+            self.shard,
         )
 
     def pretrained_features(self, split: Split) -> np.ndarray:
@@ -229,19 +250,32 @@ def train_unit(bench: Bench, arm: str, split: Split, steps: SeedSteps) -> UnitRe
     clock = StepClock(
         bench.progress, f"seed {seed}: {arm} fine-tuning", steps.finetune_steps, bench.batch
     )
-    loss = train.finetune(bench.fabric, model, batches, steps.finetune_steps, bench.stop, clock)
+    read = split.evaluate[stats.midway_positions(seed, len(split.evaluate))]
+    halfway: list[bool] = []
+
+    def reading() -> None:
+        predicted = bench.outputs(model, read, bench.batch * 2).argmax(axis=1)
+        halfway.extend((predicted == bench.images.labels[read]).tolist())
+
+    loss = train.finetune(
+        bench.fabric, model, batches, steps.finetune_steps, bench.stop, clock, reading
+    )
     logits = bench.outputs(model, split.evaluate, bench.batch * 2)
     if arm == TRANSFER and bench.teaches:
-        bench.store.save_teaching(bench.teach(model, split))
+        bench.taught[seed] = bench.teach(model, split)
+        bench.store.save_teaching(bench.taught[seed])
     seconds = time.perf_counter() - started
     unit = _scored(bench, arm, split, logits.argmax(axis=1), seconds, loss, curve)
+    extra |= (
+        {"midway_step": steps.finetune_steps // 2, "midway_correct": halfway} if halfway else {}
+    )
     return unit.model_copy(update={"seconds_per_step": _rounded(clock.seconds_per_step()), **extra})
 
 
 def _teaching(bench: Bench, split: Split) -> selftrain.Teaching:
     """The seed's stored pseudo-labels, refused unless every one is a class of this pilot given
     to an unlabeled image of this seed's split."""
-    taught = bench.store.load_teaching(split.seed)
+    taught = bench.taught.get(split.seed) or bench.store.load_teaching(split.seed)
     classes = len(bench.images.classes)
     if (
         not np.isin(taught.images, split.unlabeled).all()

@@ -34,7 +34,7 @@ def render_pilot(console: Console, result: PilotResult) -> None:
         f"for a budget of {plan.budget}.",
     )
     table = Table(box=None)
-    for column in ("arm", "accuracy", "± sd", "macro-F1", "vs tl (points, 95%)", "k-NN curve"):
+    for column in ("arm", "accuracy", "± sd", "macro-F1", "vs tl (points, 95%*)", "k-NN curve"):
         table.add_column(column)
     differences = {d.arm: d for d in result.differences}
     for arm in result.arms:
@@ -58,11 +58,21 @@ def render_pilot(console: Console, result: PilotResult) -> None:
         if result.winner
         else Text.assemble(
             ("Measured winner: ", "bold"),
-            "none clear"
-            + (f" (best so far: {result.measured_best})" if result.measured_best else ""),
+            ("too short to judge", "bold yellow") if result.too_short else "none clear",
+            f" (best so far: {result.measured_best})" if result.measured_best else "",
         )
     )
     parts: list = [head, Text(""), table]
+    if result.differences and result.differences[0].sampling_low is not None:
+        parts.append(
+            Text(
+                "* each interval is the bootstrap's over evaluation images, widened for what a "
+                "longer run may still change: the difference's move over the second half of "
+                "fine-tuning, self-supervision's late gain, and the drift measured against "
+                "runs 5x longer",
+                style="dim",
+            )
+        )
     parts += [Text(line) for line in pseudo_label_lines(result)]
     parts += [Text(""), verdict]
     parts += [Text(f"  • {c}", style="yellow") for c in result.caveats]

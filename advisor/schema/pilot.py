@@ -74,6 +74,14 @@ class UnitResult(Model):
     final_loss: float | None
     curve: list[CurvePoint]
     correct: list[bool] = Field(description="Per evaluation image, in the split's order.")
+    midway_step: int | None = Field(
+        default=None, description="Fine-tuning step of the halfway reading; None for tl-linear."
+    )
+    midway_correct: list[bool] = Field(
+        default_factory=list,
+        description="Per image read halfway through fine-tuning (the seed's stats.midway_positions "
+        "of its evaluation images, the same for every arm); empty for tl-linear.",
+    )
     seconds_per_step: float | None = Field(
         default=None,
         description="Median seconds of a fine-tuning step (the first left out); None for the "
@@ -137,9 +145,31 @@ class PairedDifference(Model):
     arm: ArmName
     against: Literal["tl"] = "tl"
     accuracy_points: float = Field(description="Mean over seeds, in accuracy points.")
-    low: float
+    low: float = Field(
+        description="The interval's ends: the bootstrap's, widened for what a longer run may "
+        "change (moved_points, climb_points, drift_points)."
+    )
     high: float
     level: float
+    sampling_low: float | None = Field(
+        default=None, description="The bootstrap interval over evaluation images, unwidened."
+    )
+    sampling_high: float | None = None
+    moved_points: float | None = Field(
+        default=None,
+        description="How far the difference moved over the second half of fine-tuning (mean "
+        "over seeds, on the images read halfway).",
+    )
+    climb_points: float | None = Field(
+        default=None,
+        description="Self-supervised arms: their k-NN accuracy's gain over the second half of "
+        "the self-supervised phase (mean over seeds, 0 when it fell).",
+    )
+    drift_points: float | None = Field(
+        default=None,
+        description="Spread of a default pilot's difference against a 5x longer run not "
+        "otherwise explained, measured on the benchmark sets.",
+    )
 
 
 class PilotResult(Displayed):
@@ -166,6 +196,11 @@ class PilotResult(Displayed):
     )
     confidence: float | None = Field(
         description="Share of bootstrap draws in which the measured best is best."
+    )
+    too_short: str | None = Field(
+        default=None,
+        description="Why the pilot was too short to judge (fine-tuned tl had not left the "
+        "frozen reading), and what budget would; None when it could judge.",
     )
     ssl_still_improving: bool | None
     projections: list[Projection] = Field(

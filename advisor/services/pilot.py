@@ -21,11 +21,13 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class PilotRun:
-    """What a pilot left behind: its result, and where the experience store kept it (None
-    when it was not added)."""
+    """What a pilot left behind: its result, where the experience store kept it (None when it
+    was not added), and whether this process is the one that reports it (with more than one
+    process, only the first)."""
 
     result: PilotResult
     stored: Path | None
+    primary: bool = True
 
 
 def run_pilot(
@@ -56,7 +58,8 @@ def run_pilot(
     runner.store.save_result(result.model_dump_json(indent=2))
     stored = None
     ssl = [d for d in result.differences if d.arm in SSL_ARMS]
-    if store and analysis.recommendation is not None and ssl and result.complete:
+    informative = result.complete and result.too_short is None
+    if store and runner.primary and analysis.recommendation is not None and ssl and informative:
         best = max(ssl, key=lambda d: d.accuracy_points)
         stored = experience.append(
             experience.Experience(
@@ -74,4 +77,4 @@ def run_pilot(
         )
     if stored is not None:
         progress.note(f"added to the experience store: {stored}")
-    return PilotRun(result, stored)
+    return PilotRun(result, stored, runner.primary)

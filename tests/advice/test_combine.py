@@ -30,7 +30,9 @@ def _card(**changes):
     return features_from_card(make_card(**changes))
 
 
-def test_a_clear_pilot_moves_the_verdict_and_a_truncated_one_does_not() -> None:
+def test_a_clear_pilot_moves_the_verdict_whichever_way_it_points() -> None:
+    """A result counts in either direction: self-supervision still improving when it lost no
+    longer sets the loss aside (the pilot's interval carries what a longer run may change)."""
     prior = recommend(_card(fine_grained=True))
     assert prior.verdict == "tl"
     moved = combine_with_pilot(prior, _pilot(6.0, 3.0, 9.0, False))
@@ -39,9 +41,29 @@ def test_a_clear_pilot_moves_the_verdict_and_a_truncated_one_does_not() -> None:
     assert moved.expected_gain.low > 0
     vague = combine_with_pilot(prior, _pilot(1.0, -8.0, 10.0, False))
     assert vague.pilot.weight < moved.pilot.weight
-    truncated = combine_with_pilot(prior, _pilot(-5.0, -8.0, -2.0, True))
-    assert truncated.verdict == prior.verdict and truncated.pilot is None
-    assert any("still improving" in c for c in truncated.caveats)
+    losing = combine_with_pilot(prior, _pilot(-5.0, -8.0, -2.0, True))
+    assert losing.verdict == "tl" and losing.pilot is not None and losing.pilot.weight > 0.5
+    assert losing.arms["tl+ssl"].probability < prior.arms["tl+ssl"].probability
+    assert not any("not counted against them" in c for c in losing.caveats)
+
+
+def test_a_pilot_too_short_to_judge_is_not_combined() -> None:
+    prior = recommend(_card(fine_grained=True))
+    short = _pilot(6.0, 3.0, 9.0, False).model_copy(update={"too_short": "Too short to judge."})
+    combined = combine_with_pilot(prior, short)
+    assert combined.pilot is None and combined.verdict == prior.verdict
+    assert combined.probability == prior.probability
+    assert any("too short to judge" in c and "Too short to judge." in c for c in combined.caveats)
+
+
+def test_no_pilot_makes_the_combination_certain() -> None:
+    prior = recommend(_card(domain="medical-xray", unlabeled_images=500_000))
+    sure = combine_with_pilot(prior, _pilot(40.0, 39.0, 41.0, False))
+    assert sure.verdict == "tl+ssl" and sure.probability <= 0.99
+    assert sure.arms["tl+ssl"].probability <= 0.99
+    against = combine_with_pilot(prior, _pilot(-40.0, -41.0, -39.0, False))
+    assert against.verdict == "tl" and against.probability <= 0.99
+    assert against.arms["tl+ssl"].probability >= 0.01
 
 
 @settings(max_examples=40, deadline=None)
@@ -63,7 +85,8 @@ def test_the_combination_is_never_surer_than_both_inputs(
     spread = (math.asinh(high) - math.asinh(low)) / (2 * norm.ppf(0.975))
     p_pilot = float(norm.cdf(math.asinh(points) / max(spread, 1e-3)))
     p = combined.arms["tl+ssl"].probability
-    assert min(p_prior, p_pilot) - 0.001 <= p <= max(p_prior, p_pilot) + 0.001
+    low, high = sorted((p_prior, p_pilot))
+    assert min(max(low, 0.01), 0.99) - 0.001 <= p <= min(max(high, 0.01), 0.99) + 0.001
 
 
 def test_a_clear_pilot_against_self_supervision_moves_the_verdict_to_transfer() -> None:

@@ -159,7 +159,7 @@ def test_ctrl_c_saves_and_resume_finishes(shapes: Path, tmp_path: Path, request)
         ({"a": 10, "b": 10}, ["--budget", "soon"], "--budget"),
         ({"a": 10, "b": 10}, ["--paradigms", "tl,magic"], "magic"),
         ({"a": 10, "b": 10}, ["--method", "moco"], "simclr or byol"),
-        ({"a": 10, "b": 10}, ["--budget", "2steps", "--paradigms", "tl"], "too small"),
+        ({"a": 10, "b": 10}, ["--budget", "2steps", "--paradigms", "tl"], "give at least 5steps"),
         ({"a": 4, "b": 4}, ["--budget", "100steps"], "pool"),
     ],
 )
@@ -206,8 +206,8 @@ def test_a_time_budget_shortens_a_seed_it_cannot_afford_and_resume_keeps_the_pla
 ) -> None:
     """Steps that run 1.2x slower than calibrated, on a clock that only the fine-tuning moves
     (so the arithmetic is exact whatever else the machine does): the second seed cannot be
-    afforded at full length, so it is shortened before it starts; the summary compares only
-    the seeds of one protocol; the plan on disk says so; and --resume re-plans nothing."""
+    afforded at full length, so it is shortened before it starts to what spends the budget;
+    both seeds are compared; the plan on disk says so; and --resume re-plans nothing."""
     per_step, budget, slow = 0.02, 20.0, 1.2
     monkeypatch.setattr(
         plan_module, "calibrate", lambda *_: {**dict.fromkeys(COSTS, 0.0), "ft": per_step}
@@ -217,7 +217,7 @@ def test_a_time_budget_shortens_a_seed_it_cannot_afford_and_resume_keeps_the_pla
         monkeypatch.setattr(module, "time", SimpleNamespace(perf_counter=lambda: clock[0]))
     given: list[int] = []
 
-    def slow_finetune(fabric, model, batches, steps: int, stop, on_step=None) -> float:
+    def slow_finetune(fabric, model, batches, steps: int, stop, on_step=None, halfway=None):
         given.append(steps)
         for done in range(1, steps + 1):
             clock[0] += slow * per_step
@@ -239,8 +239,9 @@ def test_a_time_budget_shortens_a_seed_it_cannot_afford_and_resume_keeps_the_pla
     assert MIN_FINETUNE_STEPS < second < first
     assert plan.steps[0].basis == "planned before training"
     assert plan.steps[1].basis.startswith("shortened before it started")
-    assert any(c.startswith("The summary compares the seeds that ran") for c in result.caveats)
-    assert [a.seeds for a in result.arms] == [1, 1]  # one protocol: seed 0's
+    # within the protocol's range of the first seed's steps: both seeds are compared
+    assert not any(c.startswith("The summary compares the seeds") for c in result.caveats)
+    assert [a.seeds for a in result.arms] == [2, 2]
     stored = json.loads((out / "plan.json").read_text())
     assert stored["plan"]["steps"] == [s.model_dump() for s in plan.steps]
     assert invoke(*args, "--resume").exit_code == 0
@@ -253,3 +254,41 @@ def test_a_time_budget_shortens_a_seed_it_cannot_afford_and_resume_keeps_the_pla
     res = invoke(*args, "--resume")
     assert res.exit_code == 2 and "another version" in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1
+
+
+def test_a_budget_too_small_for_what_was_asked_shrinks_the_plan_and_runs(
+    shapes: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """On a clock only the training moves: the calibration says 3 seeds of tl and tl+ssl
+    cannot fit, so it is measured again (the faster reading kept); the plan then drops seeds
+    rather than refusing, says so, and runs."""
+    readings = iter([0.5, 0.2])  # a busy first calibration, a quieter second one
+    calls: list[float] = []
+
+    def calibrate(*_):
+        calls.append(next(readings))
+        return {**dict.fromkeys(COSTS, 0.0), "ft": calls[-1], "ssl": calls[-1]}
+
+    clock = [time.perf_counter()]
+    for module in (service_module, runner_module, units_module):
+        monkeypatch.setattr(module, "time", SimpleNamespace(perf_counter=lambda: clock[0]))
+
+    def steps_taken(steps: int) -> float:
+        clock[0] += 0.2 * steps
+        return 0.0
+
+    monkeypatch.setattr(plan_module, "calibrate", calibrate)
+    monkeypatch.setattr(train, "finetune", lambda f, m, b, steps, *a, **k: steps_taken(steps))
+    monkeypatch.setattr(train, "pretrain", lambda f, m, b, steps, *a, **k: steps_taken(steps))
+    out = tmp_path / "run"
+    args = ("pilot", shapes, "--budget", "8s", "--seeds", "3", "--paradigms", "tl,tl+ssl")
+    res = invoke(*args, "--resolution", "32", "--out", out, "--json", "-q", "--no-store")
+    assert res.exit_code == 0, res.stderr
+    plan = PilotResult.model_validate_json(res.stdout).plan
+    assert calls == [0.5, 0.2]
+    assert plan.seconds_per_finetune_step == 0.2
+    assert any("measured twice" in c for c in plan.choices)
+    assert any("could not hold 2 arms x 3 seeds" in c for c in plan.choices)
+    # 5 s left at 0.6 s a step of the three phases: one seed of 8 steps
+    assert [(s.seed, s.finetune_steps) for s in plan.steps] == [(0, 8)]
+    assert plan.arms == ["tl", "tl+ssl", "tl-linear"]

@@ -164,7 +164,7 @@ def trained(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         arms.append(arm)
         return train_unit(bench, arm, split, steps)
 
-    def no_finetune(fabric, model, batches, steps, stop, on_step=None) -> float:
+    def no_finetune(fabric, model, batches, steps, stop, on_step=None, halfway=None) -> float:
         next(iter(batches))  # the loader works
         for done in range(1, steps + 1):
             on_step(done)
