@@ -5,9 +5,12 @@ any training library is imported.
 PyTorch runs each operation on one thread per core, and by default a thread that finishes its
 share spins, waiting for the others, rather than sleeping. When another process holds a core,
 the thread waiting on a descheduled partner spins away the time that partner needs: on two
-cores with another CPU-bound process beside it, a pilot of 20 fine-tuning steps at 32 px took
-223 s with two spinning threads, 46 s with one thread, and 30 s with two threads that sleep
-while they wait (the report of a step calibrated at 2.30 s, six times its quiet speed, was this).
+cores beside another pilot training, a pilot of 20 fine-tuning steps at 32 px took 223 s with
+two spinning threads, 46 s with one thread, and 30 s with two threads that sleep while they
+wait (a step calibrated at 2.30 s, six times its quiet speed, was reported from such a machine).
+On a quiet machine sleeping threads cost about a quarter of the speed (fine-tuning steps at
+64 px: 71 images/s against 94), which a user with the machine to themselves can take back with
+``OMP_WAIT_POLICY=ACTIVE``; a pilot that must keep to its budget whatever else runs is worth it.
 """
 
 from __future__ import annotations

@@ -211,22 +211,47 @@ def report(sets: list[str], tag: str) -> dict:
                         }
                     )
         rows[name] = row
-    excess = [
-        (p["long"] - p["short"]) ** 2
-        - p["short_sd"] ** 2
-        - p["long_sd"] ** 2
-        - (p["moved"] or 0) ** 2
-        for p in pairs
-    ]
-    drift = math.sqrt(max(0.0, float(np.mean(excess)))) if excess else None
     return {
         "sets": rows,
         "pairs": pairs,
-        "drift_points": None if drift is None else round(drift, 2),
-        "drift_note": "sqrt(mean((long - short)^2 - short_sd^2 - long_sd^2 - moved^2 - climb^2)) "
-        "over the pairs, floored at 0: the spread of the change no other term of the interval "
-        "explains",
+        "drift_points": drift(pairs),
+        "drift_points_moments": moments(pairs),
+        "drift_note": "drift_points: the spread D that makes the mean squared standardised change "
+        "(long - short)^2 / (short_sd^2 + long_sd^2 + moved^2 + climb^2 + D^2) equal 1 over the "
+        "pairs (0 if it is already at most 1); drift_points_moments: the first estimator chosen, "
+        "sqrt(mean((long - short)^2 - short_sd^2 - long_sd^2 - moved^2 - climb^2)), floored at 0",
     }
+
+
+def _known(p: dict) -> float:
+    """The variance of a pair's change the interval already carries, points squared."""
+    return p["short_sd"] ** 2 + p["long_sd"] ** 2 + (p["moved"] or 0) ** 2 + (p["climb"] or 0) ** 2
+
+
+def drift(pairs: list[dict]) -> float | None:
+    """The spread that calibrates the intervals on these pairs: coverage, by bisection."""
+    if not pairs:
+        return None
+
+    def mean_z2(spread: float) -> float:
+        return float(
+            np.mean([(p["long"] - p["short"]) ** 2 / (_known(p) + spread**2) for p in pairs])
+        )
+
+    if mean_z2(0.0) <= 1:
+        return 0.0
+    low, high = 0.0, 100.0
+    for _ in range(60):
+        middle = (low + high) / 2
+        low, high = (middle, high) if mean_z2(middle) > 1 else (low, middle)
+    return round(high, 2)
+
+
+def moments(pairs: list[dict]) -> float | None:
+    if not pairs:
+        return None
+    excess = [(p["long"] - p["short"]) ** 2 - _known(p) for p in pairs]
+    return round(math.sqrt(max(0.0, float(np.mean(excess)))), 2)
 
 
 def main() -> None:

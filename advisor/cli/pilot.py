@@ -51,8 +51,8 @@ def pilot(
         typer.Option(
             "--seeds",
             min=1,
-            help="Splits and runs per arm; a time budget drops those it cannot afford and adds "
-            "replicates it can.",
+            help="Splits and runs per arm; a budget too small for them runs fewer, and a time "
+            "budget sets the later seeds' steps to spend it and adds replicates it can afford.",
         ),
     ] = 3,
     backbone: Annotated[

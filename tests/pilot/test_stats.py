@@ -202,3 +202,17 @@ def test_a_tl_level_with_the_frozen_reading_is_judged_unless_it_was_still_climbi
     short = summarise(kept.plan, rising, 100.0, kept.sources)
     assert short.winner is None and short.measured_best == "tl+ssl"
     assert "still climbing (+25" in short.too_short and "--budget 15m, 5x" in short.too_short
+
+
+def test_the_terminal_says_a_pilot_was_too_short_and_how_its_intervals_were_widened() -> None:
+    from rich.console import Console
+
+    from advisor.render.pilot import render_pilot
+
+    kept, units = _scored(tl=0.80, linear=0.80, ssl=0.97)
+    result = summarise(kept.plan, units, 100.0, kept.sources)
+    console = Console(record=True, width=200)
+    render_pilot(console, result)
+    text = console.export_text()
+    assert "Measured winner: too short to judge (best so far: tl+ssl)" in text
+    assert "widened for what a longer run may still change" in text
