@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 from pilot import _burn
-from pilot_arms import dataset
+from pilot_arms import dataset, plan_changes
 
 from advisor.data.shapes import ShapesWorld
 from advisor.pilot.stats import summarise
@@ -158,19 +158,7 @@ def report(sets: list[str], tag: str) -> dict:
             "arms_trained": [a for a in plan.arms if a != "tl-linear"],
             "steps_by_seed": [s.finetune_steps for s in plan.steps],
             "compared_seeds": short.compared_seeds,
-            "plan_notes": [
-                c
-                for c in plan.choices
-                if "seed" in c
-                and (
-                    "dropped" in c
-                    or "alike" in c
-                    or "more seed" in c
-                    or "could not hold" in c
-                    or "shortened" in c
-                    or "lengthened" in c
-                )
-            ],
+            "plan_notes": plan_changes(kept["result"]),
             "accuracy": {a: round(s.accuracy, 4) for a, s in arms.items()},
             "seed_spread_points": spread,
             "tl_minus_linear_points": round(
